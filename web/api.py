@@ -1,0 +1,131 @@
+"""The consent API (/v1): status, the send check, opt-outs, export, history and reviews."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from core.model import CheckResult, Source
+from core.phone import normalize_phone
+from web.auth import current_actor, require_token
+from web.context import state
+from web.csv_export import csv_response, parse_since
+from web.errors import BadInput
+from web.serialize import event_json, outcome_json, review_json, status_json
+
+bp = Blueprint("api", __name__, url_prefix="/v1")
+bp.before_request(require_token)
+
+
+def _body() -> dict[str, Any]:
+    # force=True: curl's default form content type must not turn a JSON body into a 415.
+    body = request.get_json(force=True)
+    if not isinstance(body, dict):
+        raise BadInput("The request body must be a JSON object.")
+    return body
+
+
+def _text(body: dict[str, Any], key: str) -> str | None:
+    value = body.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise BadInput(f'"{key}" must be a string, got {type(value).__name__}.')
+
+
+def _required(body: dict[str, Any], key: str) -> str:
+    value = _text(body, key)
+    if not value:
+        raise BadInput(f'"{key}" is required.')
+    return value
+
+
+def _query(name: str) -> str | None:
+    value = request.args.get(name)
+    return value if value else None
+
+
+@bp.get("/consent/<phone>")
+def consent_status(phone: str) -> Response:
+    """A contact's consent as seen from one sender (or the account)."""
+    status = state().services.consent.status(phone, _query("sender"))
+    return jsonify(status_json(status))
+
+
+@bp.post("/consent/check")
+def consent_check() -> Response:
+    """Split a list of numbers (up to millions) into sendable, suppressed and invalid."""
+    body = _body()
+    sender = _required(body, "sender")
+    phones = body.get("phones")
+    if not isinstance(phones, list):
+        raise BadInput('"phones" must be a list of phone numbers.')
+    result = state().services.consent.check(sender, phones)
+    del body, phones  # the request's copy is no longer needed while the answer streams
+    return Response(_stream_check(result), mimetype="application/json")
+
+
+def _stream_check(result: CheckResult, batch: int = 10_000) -> Iterator[str]:
+    # Encode in slices: one json.dumps per batch is fast, and no second full copy is built.
+    for index, (key, items) in enumerate(
+        (("sendable", result.sendable), ("suppressed", result.suppressed),
+         ("invalid", result.invalid))
+    ):  # fmt: skip
+        yield ("{" if index == 0 else ",") + f'"{key}":['
+        for start in range(0, len(items), batch):
+            chunk = json.dumps(items[start : start + batch])[1:-1]
+            yield chunk if start == 0 else "," + chunk
+        yield "]"
+    yield "}"
+
+
+@bp.post("/optouts")
+def opt_out() -> tuple[Response, int]:
+    """Opt a contact out for one sender, or for the account when no sender is given."""
+    body = _body()
+    app = state()
+    outcome = app.services.consent.opt_out(
+        _required(body, "phone"), _text(body, "sender"), current_actor(), _text(body, "reason")
+    )
+    app.metrics.decision(outcome, Source.API)
+    return jsonify(outcome_json(outcome)), 201
+
+
+@bp.delete("/optouts/<phone>")
+def opt_in(phone: str) -> Response:
+    """Opt a contact back in, if the opt-out was not the contact's own."""
+    app = state()
+    outcome = app.services.consent.opt_in(
+        phone, _query("sender"), current_actor(), _query("reason")
+    )
+    app.metrics.decision(outcome, Source.API)
+    return jsonify(outcome_json(outcome))
+
+
+@bp.get("/optouts")
+def export() -> Response:
+    """Every opted-out scope row as CSV (?since=, ?sender=)."""
+    sender = _query("sender")
+    rows = state().services.consent.export_optouts(parse_since(_query("since")), sender)
+    return csv_response(iter(rows), sender)
+
+
+@bp.get("/contacts/<phone>/events")
+def events(phone: str) -> Response:
+    """A contact's history, newest first as the ledger returns it."""
+    app = state()
+    normalized = normalize_phone(phone, app.settings.default_region)
+    limit = request.args.get("limit", "200")
+    if not limit.isdigit() or not 1 <= int(limit) <= 10_000:
+        raise BadInput(f"limit={limit!r} must be a whole number from 1 to 10000.")
+    found = app.services.consent.events(normalized, int(limit))
+    return jsonify(phone=normalized, events=[event_json(event) for event in found])
+
+
+@bp.get("/reviews")
+def reviews() -> Response:
+    """Open review items, optionally for one contact."""
+    found = state().services.consent.reviews(_query("phone"))
+    return jsonify(reviews=[review_json(item) for item in found])

@@ -1,0 +1,57 @@
+"""The app factory: settings and services in, a Flask app out; nothing is built at import."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from core.config import Settings
+from web import api, errors, openapi, ops, twilio
+from web.context import AppState, install, state
+from web.metrics import Metrics
+
+if TYPE_CHECKING:
+    from stopline.bootstrap import Services
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+    """Build the web app; services default to build_services(settings)."""
+    if settings is None:
+        settings = services.settings if services is not None else Settings()
+    if services is None:
+        from stopline.bootstrap import build_services  # the heavy wiring happens only here
+
+        services = build_services(settings)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_webhook_body
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    install(app, AppState(settings, services, Metrics(services.rules)))
+    errors.register(app)
+    app.before_request(_limit_body)
+    app.after_request(_count)
+    for blueprint in (twilio.bp, api.bp, ops.bp, openapi.bp):
+        app.register_blueprint(blueprint)
+    return app
+
+
+def _limit_body() -> None:
+    """Cap the body per route: the API takes big send checks, everything else 64 KiB."""
+    settings = state().settings
+    limit = settings.max_api_body if request.blueprint == "api" else settings.max_webhook_body
+    # Setting it before anything reads the body also caps a chunked stream, not just the header.
+    request.max_content_length = limit
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge(f"The request body is over the limit of {limit} bytes.")
+
+
+def _count(response: Response) -> Response:
+    rule = request.url_rule
+    # Unmatched paths share one label so a scanner cannot grow the metric without bound.
+    endpoint = rule.rule if rule is not None else "unmatched"
+    state().metrics.request(endpoint, request.method, response.status_code)
+    return response

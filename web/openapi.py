@@ -1,0 +1,158 @@
+"""GET /openapi.json: an OpenAPI 3.1 description of the hook, the consent API and the schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+
+bp = Blueprint("openapi", __name__)
+
+_STR = {"type": "string"}
+_NSTR = {"type": ["string", "null"]}
+_PHONE = {"type": "string", "examples": ["+12065550100"]}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {
+        400: "Bad input (invalid phone number, bad JSON, wrong shape)",
+        401: "Missing or wrong bearer token",
+        403: "Not allowed (e.g. opting in a contact's own opt-out)",
+        404: "Not found",
+        413: "Body too large",
+        503: "Not configured, or the database is unavailable (retry)",
+    }
+    return {str(code): _json(_ref("Error"), text[code]) for code in codes}
+
+
+def _query(name: str, description: str, required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "description": description,
+            "schema": _STR}  # fmt: skip
+
+
+def _path(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": _PHONE}
+
+
+_API_ERRORS = (400, 401, 503)
+_SENDER = _query("sender", "Business sender number or short code; omit for the account.")
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "required": ["error", "detail"],
+              "properties": {"error": _STR, "detail": _STR}},
+    "ConsentStatus": {"type": "object", "properties": {
+        "phone": _PHONE, "sender": _NSTR,
+        "status": {"enum": ["subscribed", "opted_out"]}, "can_send": {"type": "boolean"},
+        "opted_out_by": {"enum": ["contact", "agent", "api", "import", None]},
+        "scope": {"enum": ["sender", "account", None]},
+        "since": {"type": ["string", "null"], "format": "date-time"}}},
+    "Outcome": {"allOf": [_ref("ConsentStatus"), {"type": "object", "properties": {
+        "changed": {"type": "boolean"}, "transition": _STR, "rule": _STR,
+        "rules_version": _STR, "event_id": {"type": ["integer", "null"]}}}]},
+    "CheckRequest": {"type": "object", "required": ["sender", "phones"], "properties": {
+        "sender": _PHONE, "phones": {"type": "array", "items": _STR}}},
+    "CheckResult": {"type": "object", "properties": {
+        key: {"type": "array", "items": _STR} for key in ("sendable", "suppressed", "invalid")}},
+    "OptOutRequest": {"type": "object", "required": ["phone"], "properties": {
+        "phone": _PHONE, "sender": _NSTR, "reason": _NSTR}},
+    "Event": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
+        **{key: _NSTR for key in (
+            "contact", "sender", "scope", "action", "previous_status", "new_status", "source",
+            "actor", "message_text", "keyword", "rule", "rules_version", "carrier",
+            "carrier_message_id", "reason")}}},
+    "Review": {"type": "object", "properties": {
+        "id": {"type": "integer"}, **{key: _NSTR for key in (
+            "contact", "sender", "message_text", "phrase", "opened_at", "deadline", "status",
+            "decision", "decided_by", "decided_at")}}},
+    "TwilioInbound": {"type": "object", "required": ["From", "To", "MessageSid"],
+                      "additionalProperties": {"type": "string"}, "properties": {
+        "From": _PHONE, "To": _PHONE, "Body": _STR, "MessageSid": _STR, "SmsSid": _STR}},
+}  # fmt: skip
+
+_PATHS: dict[str, Any] = {
+    "/webhooks/twilio": {"post": {
+        "summary": "Twilio inbound SMS hook (signed with X-Twilio-Signature)",
+        "security": [],
+        "parameters": [{"name": "X-Twilio-Signature", "in": "header", "required": True,
+                        "schema": _STR}],
+        "requestBody": {"required": True, "content": {
+            "application/x-www-form-urlencoded": {"schema": _ref("TwilioInbound")}}},
+        "responses": {"200": {"description": "TwiML: the confirmation or help reply, or nothing",
+                              "content": {"text/xml": {"schema": _STR}}},
+                      **_errors(400, 403, 413, 503)}}},
+    "/v1/consent/{phone}": {"get": {
+        "summary": "A contact's consent as seen from one sender",
+        "parameters": [_path("phone"), _SENDER],
+        "responses": {"200": _json(_ref("ConsentStatus"), "Consent"), **_errors(*_API_ERRORS)}}},
+    "/v1/consent/check": {"post": {
+        "summary": "Which numbers may be texted from a sender (up to millions per call)",
+        "requestBody": {"required": True, "content": {
+            "application/json": {"schema": _ref("CheckRequest")}}},
+        "responses": {"200": _json(_ref("CheckResult"), "Split numbers"),
+                      **_errors(*_API_ERRORS, 413)}}},
+    "/v1/optouts": {
+        "post": {"summary": "Opt a contact out (for one sender, or the account)",
+                 "requestBody": {"required": True, "content": {
+                     "application/json": {"schema": _ref("OptOutRequest")}}},
+                 "responses": {"201": _json(_ref("Outcome"), "Recorded"),
+                               **_errors(*_API_ERRORS, 403)}},
+        "get": {"summary": "Export opted-out contacts as CSV (formula cells neutralised)",
+                "parameters": [_query("since", "YYYY-MM-DD or ISO-8601 time"), _SENDER],
+                "responses": {"200": {"description": "CSV", "content": {
+                    "text/csv": {"schema": _STR}}}, **_errors(*_API_ERRORS)}}},
+    "/v1/optouts/{phone}": {"delete": {
+        "summary": "Opt a contact back in (refused for a contact's own opt-out)",
+        "parameters": [_path("phone"), _SENDER, _query("reason", "Why, for the ledger")],
+        "responses": {"200": _json(_ref("Outcome"), "Recorded"),
+                      **_errors(*_API_ERRORS, 403)}}},
+    "/v1/contacts/{phone}/events": {"get": {
+        "summary": "A contact's consent history",
+        "parameters": [_path("phone"), _query("limit", "At most this many events (1-10000)")],
+        "responses": {"200": _json({"type": "object", "properties": {
+            "phone": _PHONE, "events": {"type": "array", "items": _ref("Event")}}}, "History"),
+            **_errors(*_API_ERRORS)}}},
+    "/v1/reviews": {"get": {
+        "summary": "Open review items (possible opt-outs in plain words)",
+        "parameters": [_query("phone", "Only this contact")],
+        "responses": {"200": _json({"type": "object", "properties": {
+            "reviews": {"type": "array", "items": _ref("Review")}}}, "Open items"),
+            **_errors(*_API_ERRORS)}}},
+    "/healthz": {"get": {"summary": "Database and rules health", "security": [],
+                         "responses": {"200": {"description": "Healthy"},
+                                       "503": {"description": "Degraded"}}}},
+    "/metrics": {"get": {"summary": "Prometheus metrics", "security": [],
+                         "responses": {"200": {"description": "Exposition text"}}}},
+}  # fmt: skip
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "stopline",
+            "version": "1",
+            "description": "SMS consent ledger: the Twilio hook and the consent API.",
+        },
+        "security": [{"bearer": []}],
+        "paths": _PATHS,
+        "components": {
+            "schemas": _SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Response:
+    """The OpenAPI 3.1 document."""
+    return jsonify(document())

@@ -1,0 +1,69 @@
+"""Operations endpoints: /healthz for load balancers, /metrics for Prometheus."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+
+from core.errors import StoplineError
+from web.context import AppState, state
+from web.serialize import iso
+
+bp = Blueprint("ops", __name__)
+log = logging.getLogger(__name__)
+
+
+def _database(app: AppState) -> str:
+    try:
+        report = app.services.consent.health()
+    except StoplineError as exc:
+        return exc.message
+    except Exception as exc:  # a health check reports every failure, it never raises one
+        log.exception("health check of the database failed")
+        return f"error: {type(exc).__name__}"
+    return str(report.get("database", "unknown"))
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _rules(app: AppState) -> dict[str, Any]:
+    holder = app.services.rules
+    loaded_at = getattr(holder, "loaded_at", None)
+    return {
+        "version": getattr(holder, "version", None),
+        "loaded_at": iso(loaded_at) if loaded_at is not None else None,
+        "backend": getattr(holder, "backend", None),
+        "last_error": _text(getattr(holder, "last_error", None)),
+        "reloads": getattr(holder, "reloads", 0),
+        "failures": getattr(holder, "failures", 0),
+    }
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    """200 when the database answers and rules are loaded, else 503 with what is wrong."""
+    app = state()
+    settings = app.settings
+    database = _database(app)
+    rules = _rules(app)
+    healthy = database == "ok" and bool(rules["version"])
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "database": database,
+        "rules": rules,
+        "twilio": settings.twilio_configured,
+        "api": bool(settings.api_token_names()),
+        "slack": "configured" if settings.slack_configured else "off",
+    }
+    return jsonify(body), 200 if healthy else 503
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Prometheus exposition text of this process's counters."""
+    metrics = state().metrics
+    return Response(metrics.render(), content_type=metrics.content_type)

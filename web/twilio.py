@@ -1,0 +1,89 @@
+"""POST /webhooks/twilio: a contact's text, signed by Twilio, answered in TwiML."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, Request, Response, request
+from twilio.request_validator import (
+    SIGNATURE_HEADER,
+    SIGNATURE_SETTINGS_HEADER,
+    RequestValidator,
+    get_signature_algorithm,
+)
+from twilio.twiml.messaging_response import MessagingResponse
+
+from core.config import Settings
+from core.model import InboundMessage, Source
+from web.context import state
+from web.errors import json_error
+
+bp = Blueprint("twilio", __name__)
+
+
+def signed_url(settings: Settings, req: Request) -> str:
+    """The URL Twilio signed: the public URL behind a proxy, else the URL as received."""
+    if not settings.public_url:
+        return req.url
+    query = req.query_string.decode("latin-1")
+    url = settings.public_url.rstrip("/") + req.path
+    return f"{url}?{query}" if query else url
+
+
+def _signature_ok(settings: Settings, req: Request) -> bool:
+    signature = req.headers.get(SIGNATURE_HEADER, "")
+    if not signature or settings.twilio_auth_token is None:
+        return False
+    validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
+    algorithm = get_signature_algorithm(req.headers.get(SIGNATURE_SETTINGS_HEADER))
+    # The form as a MultiDict: every parameter, including ones Twilio adds without notice,
+    # and every value of a repeated one, exactly as Twilio's own validator expects.
+    return bool(validator.validate(signed_url(settings, req), req.form, signature, algorithm))
+
+
+def _twiml(reply: str | None) -> Response:
+    answer = MessagingResponse()
+    if reply:
+        answer.message(reply)
+    return Response(str(answer), mimetype="text/xml")
+
+
+@bp.post("/webhooks/twilio")
+def inbound() -> Response:
+    """Record a contact's text and answer with the confirmation or help reply, if any."""
+    app = state()
+    settings = app.settings
+    if not settings.twilio_configured:
+        return json_error(
+            503,
+            "twilio_not_configured",
+            "The Twilio hook is off: set TWILIO_AUTH_TOKEN (or STOPLINE_TWILIO_AUTH_TOKEN) "
+            "so stopline can check Twilio's signatures. Unsigned requests are never accepted.",
+        )
+    if not _signature_ok(settings, request):
+        return json_error(
+            403,
+            "invalid_signature",
+            "X-Twilio-Signature is missing or does not match this request. Check the auth "
+            "token and, behind a proxy, set STOPLINE_PUBLIC_URL to the URL Twilio calls.",
+        )
+    form = request.form
+    missing = [name for name in ("From", "To") if not form.get(name)]
+    message_id = form.get("MessageSid") or form.get("SmsSid") or ""
+    if not message_id:
+        missing.append("MessageSid")
+    if missing:
+        return json_error(
+            400, "missing_field", f"Required Twilio field(s) missing: {', '.join(missing)}."
+        )
+    message = InboundMessage(
+        carrier="twilio",
+        message_id=message_id,
+        contact=form["From"],
+        sender=form["To"],
+        body=form.get("Body", ""),
+        received_at=datetime.now(UTC),
+    )
+    outcome = app.services.consent.receive_message(message)
+    app.metrics.decision(outcome, Source.CONTACT)
+    return _twiml(outcome.reply)
