@@ -1,0 +1,96 @@
+"""The `stopline` command: serve, migrate, check rules, and manage consent from a terminal."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from core.config import Settings
+from core.errors import InvalidPhoneNumber, RulesError, StoplineError
+from stopline.cli_common import fail, safe_url
+from stopline.cli_ledger import export_command, import_command, optin, optout, status
+from stopline.cli_rules import rules
+
+
+class StoplineGroup(click.Group):
+    """A click group that turns every StoplineError into a clear message and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RulesError as error:
+            # Each problem on its own line as file:line at path: message, like a compiler.
+            click.secho(f"Error: {error.message}", fg="red", err=True)
+            for problem in error.problems:
+                click.echo(f"  {problem}", err=True)
+            click.echo("Fix the file, then run `stopline rules check`.", err=True)
+            sys.exit(1)
+        except InvalidPhoneNumber as error:
+            fail(error.detail, 2)
+        except StoplineError as error:
+            fail(error.detail)
+
+
+@click.group(cls=StoplineGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="stopline", prog_name="stopline")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """stopline keeps SMS consent: STOP/START keywords, agent opt-outs, and a send check.
+
+    Settings come from STOPLINE_* environment variables or a .env file (see .env.example).
+    """
+    try:
+        ctx.obj = Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+            for e in error.errors()
+        )
+        fail(f"invalid setting ({problems}). Check your STOPLINE_* variables and .env.")
+
+
+@main.group()
+def db() -> None:
+    """Manage the consent ledger's database."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(settings: Settings) -> None:
+    """Create or upgrade the database schema to the latest version."""
+    from stopline.bootstrap import migrate
+
+    migrate(settings)
+    click.echo(f"Database {safe_url(settings.database_url)} is up to date.")
+
+
+@main.command()
+@click.option("--host", default=None, help="Address [default: STOPLINE_HOST or 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port [default: STOPLINE_PORT or 8000].")
+@click.option("--workers", type=int, default=None, help="Processes [default: STOPLINE_WORKERS, 2].")
+@click.pass_obj
+def serve(settings: Settings, host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the Twilio web hook, the consent API, /healthz and /metrics."""
+    from stopline.serve import run
+
+    updates: dict[str, object] = {}
+    if host is not None:
+        updates["host"] = host
+    if port is not None:
+        updates["port"] = port
+    if workers is not None:
+        if workers < 1:
+            fail("--workers must be at least 1", 2)
+        updates["workers"] = workers
+    run(settings.model_copy(update=updates))
+
+
+main.add_command(rules)
+main.add_command(status)
+main.add_command(optout)
+main.add_command(optin)
+main.add_command(export_command)
+main.add_command(import_command)

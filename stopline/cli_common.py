@@ -1,0 +1,47 @@
+"""Helpers shared by the CLI's commands: errors, the operator's identity, wiring."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from typing import TYPE_CHECKING, NoReturn
+
+import click
+
+from core.model import Actor, Source
+
+if TYPE_CHECKING:
+    from core.config import Settings
+    from stopline.bootstrap import Services
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print an error to stderr and exit: the one way a command reports a user error."""
+    click.secho(f"Error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+def operator() -> Actor:
+    """The person at the terminal, recorded in the ledger as an agent."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # no login name (e.g. a container without /etc/passwd entry)
+        user = "unknown"
+    return Actor(Source.AGENT, f"cli:{user}")
+
+
+def services_for(settings: Settings) -> Services:
+    """Wire the service layer for one command (rules loaded, database connected)."""
+    from stopline.bootstrap import build_services
+
+    return build_services(settings)
+
+
+def safe_url(url: str) -> str:
+    """A database URL with its password hidden, fit for a terminal or a log."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # a malformed URL is reported by the engine; never echo a secret here
+        return url.split("@")[-1]

@@ -1,0 +1,150 @@
+"""Consent from a terminal: status, opt-out, opt-in and export, all through ConsentService."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+import click
+
+from core.config import Settings
+from core.model import ConsentStatus, Outcome
+from stopline.cli_common import operator, services_for
+from stopline.cli_import import import_command
+
+__all__ = ["export_command", "import_command", "optin", "optout", "status"]
+
+SENDER_HELP = "The business number (or short code); omit for the whole account."
+DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
+
+
+def describe(status: ConsentStatus) -> list[str]:
+    """Human lines for a contact's consent as seen from one sender (or the account)."""
+    seen_from = status.sender or "the account"
+    lines = [
+        f"{status.phone} from {seen_from}: {status.status.value}"
+        f" ({'may' if status.can_send else 'may NOT'} be texted)"
+    ]
+    if status.opted_out_by is not None:
+        scope = status.scope.value if status.scope else "?"
+        since = status.since.isoformat(timespec="seconds") if status.since else "?"
+        lines.append(f"  opted out by {status.opted_out_by.value}, {scope} scope, since {since}")
+    for row in status.scopes:
+        where = row.sender or "account"
+        by = f" by {row.source.value} ({row.actor})" if row.source else ""
+        since = f" since {row.since.isoformat(timespec='seconds')}" if row.since else ""
+        lines.append(f"  - {where}: {row.status.value}{by}{since}")
+    return lines
+
+
+def status_json(status: ConsentStatus) -> dict[str, object]:
+    """The same shape as the API's GET /v1/consent/<phone>."""
+    return {
+        "phone": status.phone,
+        "sender": status.sender,
+        "status": status.status.value,
+        "can_send": status.can_send,
+        "opted_out_by": status.opted_out_by.value if status.opted_out_by else None,
+        "scope": status.scope.value if status.scope else None,
+        "since": status.since.isoformat() if status.since else None,
+    }
+
+
+def report(outcome: Outcome, done: str, already: str) -> None:
+    """Say what an opt-out or opt-in did, then the contact's status."""
+    if outcome.changed:
+        event = f" (event #{outcome.event_id})" if outcome.event_id is not None else ""
+        click.echo(f"{done}{event}.")
+    else:
+        click.echo(f"{already}; nothing changed.")
+    for line in describe(outcome.status):
+        click.echo(line)
+
+
+@click.command()
+@click.argument("phone")
+@click.option("--sender", default=None, help=SENDER_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON like the API.")
+@click.pass_obj
+def status(settings: Settings, phone: str, sender: str | None, as_json: bool) -> None:
+    """Show whether PHONE may be texted (from --sender, or from the account)."""
+    result = services_for(settings).consent.status(phone, sender)
+    if as_json:
+        click.echo(json.dumps(status_json(result), indent=2))
+        return
+    for line in describe(result):
+        click.echo(line)
+
+
+@click.command()
+@click.argument("phone")
+@click.option("--sender", default=None, help=SENDER_HELP)
+@click.option("--reason", required=True, help="Why (kept in the ledger), e.g. 'asked on a call'.")
+@click.pass_obj
+def optout(settings: Settings, phone: str, sender: str | None, reason: str) -> None:
+    """Opt PHONE out, recorded as an agent's opt-out made by you."""
+    outcome = services_for(settings).consent.opt_out(phone, sender, operator(), reason)
+    report(outcome, f"Opted out {outcome.status.phone}", "Already opted out")
+
+
+@click.command()
+@click.argument("phone")
+@click.option("--sender", default=None, help=SENDER_HELP)
+@click.option("--reason", default=None, help="Why (kept in the ledger).")
+@click.pass_obj
+def optin(settings: Settings, phone: str, sender: str | None, reason: str | None) -> None:
+    """Opt PHONE back in. Refused when the contact opted out by text (only they can undo it)."""
+    outcome = services_for(settings).consent.opt_in(phone, sender, operator(), reason)
+    report(outcome, f"Opted in {outcome.status.phone}", "Already subscribed")
+
+
+@click.command("export")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to FILE instead of standard output.",
+)
+@click.option(
+    "--since",
+    type=click.DateTime(DATE_FORMATS),
+    default=None,
+    help="Only opt-outs made at or after this date (UTC), e.g. 2025-04-11.",
+)
+@click.option("--sender", default=None, help="Only opt-outs that cover this sender number.")
+@click.pass_obj
+def export_command(
+    settings: Settings, out: Path | None, since: datetime | None, sender: str | None
+) -> None:
+    """Export the opted-out list as CSV (streamed, safe to open in a spreadsheet)."""
+    since_utc = since.replace(tzinfo=UTC) if since is not None else None
+    rows = services_for(settings).consent.export_optouts(since=since_utc, sender=sender)
+    if out is None:
+        count = write_csv(rows, sys.stdout)
+        click.echo(f"{count} opt-out(s) exported.", err=True)
+        return
+    # Write beside the target and rename, so a failed export never leaves half a file.
+    partial = out.with_name(out.name + ".partial")
+    try:
+        with partial.open("w", newline="", encoding="utf-8") as handle:
+            count = write_csv(rows, handle)
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    click.echo(f"{count} opt-out(s) exported to {out}.", err=True)
+
+
+def write_csv(rows: Iterable[Sequence[str]], handle: IO[str]) -> int:
+    """Write the header and rows; return the number of data rows."""
+    writer = csv.writer(handle)
+    count = -1  # the first row is the header
+    for row in rows:
+        writer.writerow(row)
+        count += 1
+    return max(count, 0)

@@ -1,0 +1,183 @@
+"""`stopline serve`: check everything, say what is configured, then run gunicorn (or Flask)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from core.config import Settings
+from core.errors import StoplineError
+from stopline.cli_common import safe_url
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from stopline.bootstrap import Services
+
+
+class NotMigrated(StoplineError):
+    """The database schema is missing or older than this version of stopline."""
+
+    code = "not_migrated"
+
+
+def schema_revisions(settings: Settings) -> tuple[str | None, str]:
+    """The database's alembic revision (None when never migrated) and the code's head."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+
+    import migrations
+
+    script = ScriptDirectory(str(Path(migrations.__file__).parent))
+    head = script.get_current_head() or ""
+    engine = create_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+    return current, head
+
+
+def ensure_migrated(settings: Settings) -> None:
+    """Refuse to serve an unmigrated database (the hook would fail on every message)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from core.errors import DatabaseUnavailable
+
+    try:
+        current, head = schema_revisions(settings)
+    except SQLAlchemyError as error:
+        raise DatabaseUnavailable(
+            f"cannot reach the database {safe_url(settings.database_url)}: "
+            f"{type(error).__name__}: {str(error).splitlines()[0]}"
+        ) from error
+    if current != head:
+        found = f"at revision {current}" if current else "not migrated"
+        raise NotMigrated(
+            f"the database {safe_url(settings.database_url)} is {found} (this stopline needs "
+            f"{head}). Run `stopline db upgrade` first."
+        )
+
+
+def banner(settings: Settings, services: Services) -> list[str]:
+    """What a person starting the server needs to know: where, what works, what to set."""
+    base = f"http://{settings.host}:{settings.port}"
+    public = (settings.public_url or base).rstrip("/")
+    rules = services.rules
+    lines = [
+        f"stopline listening on {base}  (health: {base}/healthz, metrics: {base}/metrics)",
+        f"  database: {safe_url(settings.database_url)}",
+        f"  rules:    {settings.rules_path} (version {rules.version[:12]}, "
+        f"{getattr(rules, 'backend', '?')} engine, reloaded every "
+        f"{settings.rules_reload_interval:g}s and on SIGHUP)",
+    ]
+    if getattr(rules, "backend", "durable") == "python":
+        lines.append("  note:     durable-rules unavailable here; the Python evaluator decides")
+    if settings.twilio_configured:
+        lines.append(
+            f"  Twilio:   configured; set the number's messaging webhook to "
+            f"POST {public}/webhooks/twilio"
+        )
+        if not settings.public_url:
+            lines.append(
+                "            behind a proxy or tunnel, set STOPLINE_PUBLIC_URL to the "
+                "URL Twilio calls, or signatures will not match"
+            )
+    else:
+        lines.append(
+            "  Twilio:   NOT configured: set TWILIO_AUTH_TOKEN (the hook answers 503 until then)"
+        )
+    names = sorted(set(settings.api_token_names().values()))
+    if names:
+        lines.append(
+            f"  API:      configured (tokens: {', '.join(names)}); "
+            f"Authorization: Bearer <token> on {base}/v1/..."
+        )
+    else:
+        lines.append(
+            "  API:      NOT configured: set STOPLINE_API_TOKEN (the API answers 503 until then)"
+        )
+    if settings.slack_configured:
+        lines.append("  Slack:    tokens set (the Slack bot is not part of this release yet)")
+    else:
+        lines.append(
+            "  Slack:    NOT configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
+            "(the Slack bot comes in a later release)"
+        )
+    return lines
+
+
+def app_factory(settings: Settings) -> Callable[[], Flask]:
+    """A function that builds a fresh app with its own services (one per worker process)."""
+
+    def build() -> Flask:
+        from stopline.bootstrap import build_services
+        from web import create_app
+
+        return create_app(settings, build_services(settings))
+
+    return build
+
+
+def run(settings: Settings) -> None:
+    """Check rules and schema, print the banner, then serve until stopped."""
+    from stopline.bootstrap import build_services
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    services = build_services(settings)  # RulesError here stops start-up with the file's problems
+    ensure_migrated(settings)
+    for line in banner(settings, services):
+        click.echo(line)
+    services.database.dispose()  # the workers open their own connections after the fork
+    if sys.platform.startswith("linux"):
+        serve_gunicorn(settings, app_factory(settings))
+    else:
+        click.secho(
+            "Warning: gunicorn runs on Linux only; using Flask's development server "
+            "(one process, not for production).",
+            fg="yellow",
+            err=True,
+        )
+        app_factory(settings)().run(host=settings.host, port=settings.port, threaded=True)
+
+
+def serve_gunicorn(settings: Settings, factory: Callable[[], Flask]) -> None:
+    """Run gunicorn in this process with each worker building its own app."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def __init__(self, options: dict[str, Any]) -> None:
+            self.options = options
+            super().__init__()
+
+        def load_config(self) -> None:
+            for key, value in self.options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Flask:
+            return factory()
+
+    Server(
+        {
+            "bind": f"{settings.host}:{settings.port}",
+            "workers": settings.workers,
+            # Each worker loads the app after the fork: its own DB pool and its own rules
+            # reload timer (threads do not survive a fork). Start-up problems were caught above.
+            "preload_app": False,
+            "loglevel": settings.log_level.lower(),
+            "accesslog": "-",
+            "errorlog": "-",
+            # Twilio gives up after 15 s; a worker stuck longer than that is restarted.
+            "timeout": 30,
+            "graceful_timeout": 10,
+        }
+    ).run()
