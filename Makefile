@@ -1,0 +1,46 @@
+# stopline: `make run` serves on 127.0.0.1:$(PORT); `make test` runs ruff, mypy and pytest.
+PORT ?= 8000
+HOST ?= 127.0.0.1
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Reinstall only when pyproject.toml changes (the stamp is newer than it otherwise).
+STAMP := $(VENV)/.stopline-installed
+
+.PHONY: help install run test lint typecheck bench clean
+
+help:
+	@echo "make run    create .venv, install, migrate ./stopline.db and serve on $(HOST):$(PORT)"
+	@echo "make test   ruff, mypy and pytest"
+	@echo "make lint   ruff only;  make bench   benchmarks;  make clean   remove build files"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# -O2: durable-rules' setup.py builds its C engine without optimisation otherwise.
+$(STAMP): pyproject.toml | $(BIN)/python
+	CPPFLAGS=-O2 $(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/stopline db upgrade
+	exec $(BIN)/stopline serve --host $(HOST) --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy core rules web bot stopline
+
+test: lint typecheck
+	$(BIN)/pytest
+
+bench: install
+	@if [ -f bench/__main__.py ]; then $(BIN)/python -m bench; \
+	else echo "No benchmarks yet: bench/__main__.py does not exist (see issue 4)."; fi
+
+clean:
+	rm -rf build *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
