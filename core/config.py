@@ -1,4 +1,4 @@
-"""stopline's settings: read once from STOPLINE_* variables (and .env) by an entry point, then passed down."""
+"""stopline's settings: read once from STOPLINE_* variables (and .env), then passed down."""
 
 from __future__ import annotations
 

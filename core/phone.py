@@ -88,7 +88,9 @@ def _parse(raw: str, region: str) -> str:
 
 def _parse_reason(exc: phonenumbers.NumberParseException) -> str:
     reasons = {
-        phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "its country code is missing or unknown",
+        phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: (
+            "its country code is missing or unknown"
+        ),
         phonenumbers.NumberParseException.NOT_A_NUMBER: "it is not a phone number",
         phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "it is too short",
         phonenumbers.NumberParseException.TOO_SHORT_NSN: "it is too short",

@@ -1,0 +1,187 @@
+"""Bulk work on the ledger: streaming the opted-out list out, and loading an existing list in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import and_, select
+
+from core import ledger
+from core.db import Database
+from core.errors import InvalidPhoneNumber
+from core.model import (
+    ACCOUNT,
+    Actor,
+    Command,
+    DecisionRequest,
+    ImportSummary,
+    Scope,
+    Status,
+    Transition,
+)
+from core.phone import normalize_phone, normalize_sender
+from core.ports import Decider
+from core.tables import consent
+from core.transitions import Context, plan
+
+EXPORT_HEADER = (
+    "phone", "scope", "sender", "opted_out_by", "actor", "at",
+    "message_text", "keyword", "rule", "reason",
+)  # fmt: skip
+PHONE_KEYS = ("phone", "number", "phone_number", "mobile", "contact", "msisdn")
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+CHUNK = 2000
+MAX_ERRORS = 20
+
+
+def neutralise(cell: str | None) -> str:
+    """A free-text cell that a spreadsheet will not run as a formula (OWASP's CSV advice)."""
+    if not cell:
+        return ""
+    return "'" + cell if cell.startswith(_FORMULA_PREFIXES) else cell
+
+
+def export_optouts(
+    database: Database, since: datetime | None = None, sender: str | None = None
+) -> Iterator[tuple[str, ...]]:
+    """Yield the header, then one row per opted-out scope, streamed from the database."""
+    query = select(
+        consent.c.contact, consent.c.scope_key, consent.c.source, consent.c.actor,
+        consent.c.since, consent.c.message_text, consent.c.keyword, consent.c.rule,
+        consent.c.reason,
+    ).where(consent.c.status == Status.OPTED_OUT.value)  # fmt: skip
+    if since is not None:
+        query = query.where(consent.c.since >= since)
+    if sender is not None:
+        query = query.where(consent.c.scope_key.in_([sender, ACCOUNT]))
+    query = query.order_by(consent.c.since, consent.c.contact, consent.c.scope_key)
+    yield EXPORT_HEADER
+    with database.stream() as conn:
+        for row in conn.execute(query):
+            account = row.scope_key == ACCOUNT
+            yield (
+                row.contact,
+                Scope.ACCOUNT.value if account else Scope.SENDER.value,
+                "" if account else row.scope_key,
+                row.source or "",
+                neutralise(row.actor),
+                row.since.isoformat(),
+                neutralise(row.message_text),
+                neutralise(row.keyword),
+                neutralise(row.rule),
+                neutralise(row.reason),
+            )
+
+
+def _field(row: Mapping[str, str | None], *keys: str) -> str:
+    for key in keys:
+        value = row.get(key)
+        if value is not None and value.strip():
+            return value.strip()
+    return ""
+
+
+def _parse_time(text: str) -> datetime | None:
+    if not text:
+        return None
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def import_optouts(
+    database: Database,
+    decider: Decider,
+    rows: Iterable[Mapping[str, str | None]],
+    actor: Actor,
+    *,
+    region: str,
+    clock: Callable[[], datetime],
+    progress: Callable[[int], None] | None = None,
+) -> ImportSummary:
+    """Load an opt-out list in chunks; each row is decided by the rules like an agent's opt-out."""
+    taken = skipped = invalid = 0
+    errors: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    numbered = enumerate(rows, start=2)  # row 1 is the header
+    while chunk := list(islice(numbered, CHUNK)):
+        parsed: list[tuple[str, str | None, str | None, datetime | None]] = []
+        for line, row in chunk:
+            try:
+                contact = normalize_phone(_field(row, *PHONE_KEYS), region)
+                sender_raw = _field(row, "sender", "from", "business_number")
+                sender = normalize_sender(sender_raw, region) if sender_raw else None
+                since = _parse_time(_field(row, "opted_out_at", "date", "since"))
+            except (InvalidPhoneNumber, ValueError) as exc:
+                invalid += 1
+                if len(errors) < MAX_ERRORS:
+                    errors.append(f"row {line}: {getattr(exc, 'message', exc)}")
+                continue
+            key = (contact, sender or ACCOUNT)
+            if key in seen:
+                skipped += 1
+                continue
+            seen.add(key)
+            parsed.append((contact, sender, _field(row, "reason", "note") or None, since))
+        done, passed = _import_chunk(database, decider, parsed, actor, clock)
+        taken += done
+        skipped += passed
+        if progress is not None:
+            progress(len(chunk))
+    return ImportSummary(taken=taken, skipped=skipped, invalid=invalid, errors=errors)
+
+
+def _import_chunk(
+    database: Database,
+    decider: Decider,
+    parsed: list[tuple[str, str | None, str | None, datetime | None]],
+    actor: Actor,
+    clock: Callable[[], datetime],
+) -> tuple[int, int]:
+    if not parsed:
+        return 0, 0
+    contacts = sorted({p[0] for p in parsed})
+    scopes: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    taken = skipped = 0
+    with database.write(contacts) as conn:
+        current = _rows_of(conn, contacts)
+        now = clock()
+        for contact, sender, reason, since in parsed:
+            rows = current.setdefault(contact, {})
+            scope = Scope.SENDER if sender else Scope.ACCOUNT
+            decision = decider.decide(
+                DecisionRequest(
+                    actor=actor.source,
+                    sender=sender,
+                    sender_state=ledger.facts(rows, sender),
+                    account_state=ledger.facts(rows, ACCOUNT),
+                    command=Command.OPT_OUT,
+                    scope=scope,
+                )
+            )
+            if decision.transition is not Transition.OPT_OUT:
+                skipped += 1
+                continue
+            ctx = Context(
+                contact, sender, actor.source, actor.name, now, reason=reason, scope=scope
+            )
+            steps = plan(rows, decision, ctx)
+            for scope_row in steps.scopes:
+                scope_row["since"] = since or now
+            scopes.extend(steps.scopes)
+            events.extend(steps.events)
+            taken += 1
+        ledger.add_events(conn, events)
+        ledger.upsert_scopes(conn, scopes)
+    return taken, skipped
+
+
+def _rows_of(conn: Any, contacts: list[str]) -> dict[str, dict[str, Any]]:
+    result: dict[str, dict[str, Any]] = {}
+    query = select(consent).where(and_(consent.c.contact.in_(contacts)))
+    for row in conn.execute(query):
+        result.setdefault(row.contact, {})[row.scope_key] = ledger.scope_state(row)
+    return result

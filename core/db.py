@@ -1,0 +1,149 @@
+"""The ledger's connection: engine set-up per dialect, transactions, locks, error mapping."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from core.errors import DatabaseUnavailable
+from core.tables import contacts
+
+log = logging.getLogger(__name__)
+_SYNC_LEVELS = {"OFF", "NORMAL", "FULL", "EXTRA"}
+
+
+class Database:
+    """The ledger's engine; writes for a contact are serialised, reads are plain."""
+
+    def __init__(self, url: str, *, synchronous: str = "NORMAL", busy_timeout_ms: int = 10_000):
+        if synchronous.upper() not in _SYNC_LEVELS:
+            raise ValueError(f"sqlite synchronous must be one of {sorted(_SYNC_LEVELS)}")
+        self.url = url
+        self.engine: Engine = _make_engine(url, synchronous, busy_timeout_ms)
+        self.dialect = self.engine.dialect.name
+
+    @contextmanager
+    def write(self, lock_contacts: Sequence[str] = ()) -> Iterator[Connection]:
+        """A transaction that holds the write lock for these contacts until it commits.
+
+        SQLite: BEGIN IMMEDIATE takes the database's write lock. PostgreSQL: the contacts'
+        rows are created if missing and locked FOR UPDATE, in sorted order so two
+        transactions never deadlock.
+        """
+        with self._translate(), self._connect(immediate=True) as conn, conn.begin():
+            if lock_contacts and self.dialect == "postgresql":
+                self._lock(conn, sorted(set(lock_contacts)))
+            elif lock_contacts:
+                self._ensure_contacts(conn, sorted(set(lock_contacts)))
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction."""
+        with self._translate(), self._connect(immediate=False) as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def stream(self) -> Iterator[Connection]:
+        """A read transaction whose results are streamed (server-side cursor on PostgreSQL)."""
+        with self._translate(), self._connect(immediate=False) as raw:
+            conn = raw.execution_options(stream_results=True, yield_per=5000)
+            with conn.begin():
+                yield conn
+
+    def ping(self) -> str:
+        """'ok' when the database answers, else a short description of the failure."""
+        try:
+            with self.read() as conn:
+                conn.execute(text("SELECT 1"))
+            return "ok"
+        except DatabaseUnavailable as exc:
+            return exc.message
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def _connect(self, *, immediate: bool) -> Connection:
+        conn = self.engine.connect()
+        if immediate and self.dialect == "sqlite":
+            return conn.execution_options(sqlite_begin="IMMEDIATE")
+        return conn
+
+    def _ensure_contacts(self, conn: Connection, phones: list[str]) -> None:
+        now = datetime.now(UTC)
+        insert = sqlite.insert(contacts).on_conflict_do_nothing(index_elements=["phone"])
+        conn.execute(insert, [{"phone": p, "created_at": now} for p in phones])
+
+    def _lock(self, conn: Connection, phones: list[str]) -> None:
+        now = datetime.now(UTC)
+        insert = postgresql.insert(contacts).on_conflict_do_nothing(index_elements=["phone"])
+        conn.execute(insert, [{"phone": p, "created_at": now} for p in phones])
+        conn.execute(
+            select(contacts.c.phone)
+            .where(contacts.c.phone.in_(phones))
+            .order_by(contacts.c.phone)
+            .with_for_update()
+        ).all()
+
+    @contextmanager
+    def _translate(self) -> Iterator[None]:
+        try:
+            yield
+        except OperationalError as exc:
+            log.error("database unavailable: %s", exc.orig)
+            raise DatabaseUnavailable(
+                "the consent ledger is unavailable; nothing was stored, try again",
+                detail=f"database error: {_short(exc)}",
+            ) from exc
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise DatabaseUnavailable(
+                    "the consent ledger connection was lost; nothing was stored, try again",
+                    detail=f"database error: {_short(exc)}",
+                ) from exc
+            raise
+
+
+def _short(exc: DBAPIError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+
+
+def _make_engine(url: str, synchronous: str, busy_timeout_ms: int) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        _configure_sqlite(engine, synchronous, busy_timeout_ms)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _configure_sqlite(engine: Engine, synchronous: str, busy_timeout_ms: int) -> None:
+    """WAL, the chosen sync level, a busy timeout and foreign keys on every connection.
+
+    pysqlite's own transaction handling is switched off so that BEGIN (DEFERRED or
+    IMMEDIATE) is issued by us, as SQLAlchemy's documentation recommends.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")

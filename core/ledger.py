@@ -1,0 +1,187 @@
+"""The ledger's SQL: consent rows, events, messages and review items, on a connection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from core.model import (
+    ACCOUNT,
+    Action,
+    ConsentEvent,
+    ReviewItem,
+    Scope,
+    ScopeFacts,
+    ScopeState,
+    Source,
+    Status,
+)
+from core.tables import consent, consent_events, inbound_messages, review_items
+
+
+def scope_rows(conn: Connection, contact: str) -> dict[str, ScopeState]:
+    """Every consent row of a contact, keyed by scope key (sender number or '*')."""
+    rows = conn.execute(select(consent).where(consent.c.contact == contact)).all()
+    return {row.scope_key: scope_state(row) for row in rows}
+
+
+def facts(rows: dict[str, ScopeState], key: str | None) -> ScopeFacts:
+    """What the rules see of one scope row (subscribed when there is none)."""
+    state = rows.get(key) if key is not None else None
+    if state is None:
+        return ScopeFacts()
+    return ScopeFacts(
+        status=state.status, opted_out_by=state.source if state.status is Status.OPTED_OUT else None
+    )
+
+
+def scope_state(row: Row[Any]) -> ScopeState:
+    scope = Scope.ACCOUNT if row.scope_key == ACCOUNT else Scope.SENDER
+    return ScopeState(
+        scope=scope,
+        sender=None if scope is Scope.ACCOUNT else row.scope_key,
+        status=Status(row.status),
+        source=Source(row.source) if row.source else None,
+        actor=row.actor,
+        since=row.since,
+        rule=row.rule,
+        message_text=row.message_text,
+        keyword=row.keyword,
+    )
+
+
+def upsert_scope(conn: Connection, values: dict[str, Any]) -> None:
+    """Write one consent row (insert, or replace the existing row for that contact and scope)."""
+    if conn.dialect.name == "postgresql":
+        stmt: Any = postgresql.insert(consent)
+    else:
+        stmt = sqlite.insert(consent)
+    keys = ("status", "source", "actor", "since", "rule", "keyword", "message_text", "reason")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["contact", "scope_key"], set_={k: stmt.excluded[k] for k in keys}
+    )
+    conn.execute(stmt, values)
+
+
+def upsert_scopes(conn: Connection, values: Sequence[dict[str, Any]]) -> None:
+    """Write many consent rows in one statement batch."""
+    if values:
+        upsert_scope(conn, list(values))  # type: ignore[arg-type]
+
+
+def add_events(conn: Connection, events: Sequence[dict[str, Any]]) -> None:
+    """Append events to the log (never updated, never deleted)."""
+    if events:
+        conn.execute(insert(consent_events), list(events))
+
+
+def add_event(conn: Connection, event: dict[str, Any]) -> int:
+    """Append one event and return its id."""
+    result = conn.execute(insert(consent_events).returning(consent_events.c.id), event)
+    return int(result.scalar_one())
+
+
+def find_message(conn: Connection, carrier: str, message_id: str) -> Row[Any] | None:
+    """The stored answer to a carrier's message, if it was already handled."""
+    query = select(inbound_messages).where(
+        and_(inbound_messages.c.carrier == carrier, inbound_messages.c.message_id == message_id)
+    )
+    return conn.execute(query).first()
+
+
+def add_message(conn: Connection, values: dict[str, Any]) -> None:
+    """Record a handled message and the answer given, for idempotent retries."""
+    conn.execute(insert(inbound_messages), values)
+
+
+def opted_out_contacts(conn: Connection, scope_keys: Iterable[str]) -> set[str]:
+    """Every contact with an opt-out in any of these scopes."""
+    query = select(consent.c.contact).where(
+        and_(consent.c.scope_key.in_(list(scope_keys)), consent.c.status == Status.OPTED_OUT.value)
+    )
+    return set(conn.execute(query).scalars())
+
+
+def events_of(conn: Connection, contact: str, limit: int) -> list[ConsentEvent]:
+    """A contact's events, newest first."""
+    query = (
+        select(consent_events)
+        .where(consent_events.c.contact == contact)
+        .order_by(consent_events.c.id.desc())
+        .limit(limit)
+    )
+    return [_event(row) for row in conn.execute(query)]
+
+
+def _event(row: Row[Any]) -> ConsentEvent:
+    return ConsentEvent(
+        id=row.id,
+        at=row.at,
+        contact=row.contact,
+        sender=row.sender,
+        scope=Scope(row.scope),
+        action=Action(row.action),
+        previous_status=Status(row.previous_status) if row.previous_status else None,
+        new_status=Status(row.new_status) if row.new_status else None,
+        source=Source(row.source),
+        actor=row.actor,
+        message_text=row.message_text,
+        keyword=row.keyword,
+        rule=row.rule,
+        rules_version=row.rules_version,
+        carrier=row.carrier,
+        carrier_message_id=row.carrier_message_id,
+        reason=row.reason,
+    )
+
+
+def add_review(conn: Connection, values: dict[str, Any]) -> int:
+    """Open a review item and return its id."""
+    result = conn.execute(insert(review_items).returning(review_items.c.id), values)
+    return int(result.scalar_one())
+
+
+def get_review(conn: Connection, review_id: int) -> ReviewItem | None:
+    """One review item."""
+    row = conn.execute(select(review_items).where(review_items.c.id == review_id)).first()
+    return _review(row) if row else None
+
+
+def open_reviews(conn: Connection, contact: str | None) -> list[ReviewItem]:
+    """Open review items, oldest first (the nearest deadline first)."""
+    query = select(review_items).where(review_items.c.status == "open")
+    if contact is not None:
+        query = query.where(review_items.c.contact == contact)
+    return [_review(row) for row in conn.execute(query.order_by(review_items.c.id))]
+
+
+def close_review(
+    conn: Connection, review_id: int, decision: str, decided_by: str, at: datetime
+) -> bool:
+    """Close an open review item; False when someone else closed it first."""
+    result = conn.execute(
+        update(review_items)
+        .where(and_(review_items.c.id == review_id, review_items.c.status == "open"))
+        .values(status="closed", decision=decision, decided_by=decided_by, decided_at=at)
+    )
+    return result.rowcount == 1
+
+
+def _review(row: Row[Any]) -> ReviewItem:
+    return ReviewItem(
+        id=row.id,
+        contact=row.contact,
+        sender=row.sender,
+        message_text=row.message_text,
+        phrase=row.phrase,
+        opened_at=row.opened_at,
+        deadline=row.deadline,
+        status=row.status,
+        decision=row.decision,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+    )
