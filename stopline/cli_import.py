@@ -88,10 +88,10 @@ def read_rows(
         reader = csv.reader(handle)
         if columns is not None:
             next(reader, None)
+        # Blank lines are passed on too: the service numbers rows, and its error messages
+        # must point at the file's real lines.
         for cells in reader:
             advance(1)
-            if not any(cell.strip() for cell in cells):
-                continue  # blank lines are not rows
             yield {name: cells[i].strip() if i < len(cells) else "" for name, i in index.items()}
 
 
@@ -104,12 +104,19 @@ def import_command(settings: Settings, file: Path) -> None:
     Each row becomes an import opt-out (the account, or the row's sender). Rows already
     opted out are skipped; rows that are not phone numbers are counted and listed.
     """
-    columns = plan_columns(file)
-    services = services_for(settings)
-    total = count_lines(file) - (1 if columns is not None else 0)
-    actor = Actor(Source.IMPORT, file.name)
-    with click.progressbar(length=total, label=f"Importing {file.name}") as bar:
-        summary = services.consent.import_optouts(read_rows(file, columns, bar.update), actor)
+    try:
+        columns = plan_columns(file)
+        services = services_for(settings)
+        total = count_lines(file) - (1 if columns is not None else 0)
+        actor = Actor(Source.IMPORT, file.name)
+        with click.progressbar(length=total, label=f"Importing {file.name}") as bar:
+            summary = services.consent.import_optouts(read_rows(file, columns, bar.update), actor)
+    except (UnicodeDecodeError, csv.Error) as error:
+        # Rows before the bad spot are already in the ledger; a re-run skips them.
+        fail(
+            f"{file} is not a readable CSV file ({error}). Save it as 'CSV UTF-8' and run the "
+            "import again; rows already imported are skipped."
+        )
     print_summary(file, summary)
 
 
