@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -12,7 +13,9 @@ from alembic.config import Config
 from core.config import Settings
 from core.db import Database
 from core.services import ConsentService
-from rules import RulesHolder
+
+if TYPE_CHECKING:
+    from rules import RulesHolder
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -43,6 +46,8 @@ def build_database(settings: Settings) -> Database:
 
 def build_services(settings: Settings) -> Services:
     """Load the rules (RulesError when broken) and connect the ledger."""
+    from rules import RulesHolder  # the rules engine is loaded only by those who decide
+
     holder = RulesHolder(settings.rules_path, interval=settings.rules_reload_interval)
     database = build_database(settings)
     consent = ConsentService(database, holder, region=settings.default_region)

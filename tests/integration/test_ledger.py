@@ -1,0 +1,222 @@
+"""The service layer on a real ledger, run once on SQLite and once on PostgreSQL."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from core.db import Database
+from core.errors import Conflict, DatabaseUnavailable, InvalidPhoneNumber, NotAllowed, NotFound
+from core.model import Action, Actor, InboundMessage, Scope, Source, Status
+from core.services import ConsentService
+from tests.fakes import FixedClock, TextDecider
+
+CONTACT = "+12065550100"
+SENDER = "+12065550199"
+OTHER_SENDER = "+12065550198"
+AGENT = Actor(Source.AGENT, "U0AGENT")
+API = Actor(Source.API, "crm")
+_ids = itertools.count(1)
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    db = Database(database_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+def service(database: Database, clock: FixedClock) -> ConsentService:
+    return ConsentService(database, TextDecider(), clock=clock)
+
+
+def text_in(service: ConsentService, body: str, contact: str = CONTACT, sender: str = SENDER,
+            sid: str | None = None):  # fmt: skip
+    message = InboundMessage(
+        carrier="twilio",
+        message_id=sid or f"SM{next(_ids):032d}",
+        contact=contact,
+        sender=sender,
+        body=body,
+        received_at=datetime.now(UTC),
+    )
+    return service.receive_message(message)
+
+
+def test_stop_covers_the_texted_number_only(service: ConsentService) -> None:
+    outcome = text_in(service, "STOP")
+    assert outcome.changed and outcome.reply == "Unsubscribed."
+    assert not service.can_send(CONTACT, SENDER)
+    assert service.can_send(CONTACT, OTHER_SENDER)
+    status = service.status(CONTACT, SENDER)
+    assert status.status is Status.OPTED_OUT
+    assert status.opted_out_by is Source.CONTACT and status.scope is Scope.SENDER
+
+
+def test_stopall_covers_the_account(service: ConsentService) -> None:
+    text_in(service, "STOPALL")
+    assert not service.can_send(CONTACT, SENDER)
+    assert not service.can_send(CONTACT, OTHER_SENDER)
+    assert service.status(CONTACT).scope is Scope.ACCOUNT
+
+
+def test_a_retried_message_gets_the_same_answer_and_records_nothing_twice(
+    service: ConsentService, database: Database
+) -> None:
+    first = text_in(service, "STOP", sid="SMretried")
+    again = text_in(service, "STOP", sid="SMretried")
+    assert again.duplicate and not again.changed
+    assert again.reply == first.reply == "Unsubscribed."
+    assert len(service.events(CONTACT)) == 1
+    with database.read() as conn:
+        count = conn.execute(text("SELECT count(*) FROM inbound_messages")).scalar_one()
+    assert count == 1
+
+
+def test_every_change_is_recorded_with_who_and_what(service: ConsentService) -> None:
+    text_in(service, "STOP", sid="SMaudit")
+    (event,) = service.events(CONTACT)
+    assert event.action is Action.OPT_OUT
+    assert (event.previous_status, event.new_status) == (Status.SUBSCRIBED, Status.OPTED_OUT)
+    assert event.source is Source.CONTACT and event.actor == "twilio"
+    assert event.message_text == "STOP" and event.keyword == "STOP"
+    assert event.rule == "opt_out" and event.rules_version == "fake-rules-v1"
+    assert (event.carrier, event.carrier_message_id) == ("twilio", "SMaudit")
+    assert event.sender == SENDER and event.scope is Scope.SENDER
+    assert event.at.tzinfo is not None
+
+
+def test_the_event_log_refuses_update_and_delete(
+    service: ConsentService, database: Database
+) -> None:
+    text_in(service, "STOP")
+    for statement in ("UPDATE consent_events SET actor = 'x'", "DELETE FROM consent_events"):
+        with pytest.raises(Exception, match="append-only"), database.write() as conn:
+            conn.execute(text(statement))
+    assert len(service.events(CONTACT)) == 1
+
+
+def test_an_agent_cannot_opt_in_a_contacts_own_opt_out(service: ConsentService) -> None:
+    text_in(service, "STOP")
+    # The fake rules would allow it; the core refuses anyway and records the refusal.
+    with pytest.raises(NotAllowed, match="only the contact can re-subscribe"):
+        service.opt_in(CONTACT, SENDER, AGENT, reason="customer called")
+    assert not service.can_send(CONTACT, SENDER)
+    refused = service.events(CONTACT)[0]
+    assert refused.action is Action.REFUSED and refused.actor == AGENT.name
+    assert "customer called" in (refused.reason or "")
+
+
+def test_an_agent_may_opt_in_an_agents_opt_out(service: ConsentService) -> None:
+    out = service.opt_out(CONTACT, None, AGENT, reason="asked on a call")
+    assert out.changed and out.status.scope is Scope.ACCOUNT
+    assert not service.can_send(CONTACT, OTHER_SENDER)
+    back = service.opt_in(CONTACT, None, API)
+    assert back.changed and service.can_send(CONTACT, OTHER_SENDER)
+    actions = [(e.action, e.source) for e in service.events(CONTACT)]
+    assert actions == [(Action.OPT_IN, Source.API), (Action.OPT_OUT, Source.AGENT)]
+
+
+def test_the_contacts_start_lifts_the_number_and_the_account(service: ConsentService) -> None:
+    text_in(service, "STOP")
+    service.opt_out(CONTACT, None, AGENT)
+    outcome = text_in(service, "START")
+    assert outcome.changed and outcome.reply == "Welcome back."
+    assert service.can_send(CONTACT, SENDER) and service.can_send(CONTACT, OTHER_SENDER)
+
+
+def test_a_contacts_stop_replaces_an_agents_opt_out(service: ConsentService) -> None:
+    service.opt_out(CONTACT, SENDER, AGENT)
+    assert text_in(service, "STOP").changed
+    with pytest.raises(NotAllowed):
+        service.opt_in(CONTACT, SENDER, AGENT)
+
+
+def test_a_review_item_has_a_deadline_and_one_decision(
+    service: ConsentService, clock: FixedClock
+) -> None:
+    outcome = text_in(service, "please remove me from this")
+    assert outcome.review_id is not None and not outcome.changed
+    (item,) = service.reviews(CONTACT)
+    # Received Thursday 26 Nov 2026 (Thanksgiving): 10 business days later is 10 Dec.
+    assert item.deadline == clock.now.replace(day=10, month=12)
+    assert service.can_send(CONTACT, SENDER)
+    closed = service.decide_review(item.id, True, Actor(Source.AGENT, "U0FIRST"))
+    assert closed.decided_by == "U0FIRST" and closed.decision == "opt_out"
+    with pytest.raises(Conflict, match="U0FIRST"):
+        service.decide_review(item.id, False, Actor(Source.AGENT, "U0SECOND"))
+    assert not service.can_send(CONTACT, SENDER)
+    assert service.status(CONTACT, SENDER).opted_out_by is Source.CONTACT
+    assert service.reviews(CONTACT) == []
+    with pytest.raises(NotFound):
+        service.decide_review(999_999, True, AGENT)
+
+
+def test_check_splits_and_deduplicates(service: ConsentService) -> None:
+    text_in(service, "STOP")
+    text_in(service, "STOPALL", contact="+12065550101", sender=OTHER_SENDER)
+    result = service.check(
+        SENDER,
+        [CONTACT, "+1 (206) 555-0101", "206.555.0102", "+12065550102", "+1206001234", 42, ""],
+    )
+    assert result.suppressed == [CONTACT, "+12065550101"]
+    assert result.sendable == ["+12065550102"]
+    assert result.invalid == ["+1206001234", "42", ""]
+
+
+def test_export_filters_and_neutralises_formulas(
+    service: ConsentService, clock: FixedClock
+) -> None:
+    service.opt_out(CONTACT, SENDER, AGENT, reason='=HYPERLINK("http://x")')
+    clock.now += timedelta(days=2)
+    service.opt_out("+12065550101", OTHER_SENDER, AGENT)
+    rows = list(service.export_optouts())
+    assert rows[0][0] == "phone" and len(rows) == 3
+    assert rows[1][-1].startswith("'=HYPERLINK")
+    assert [r[0] for r in service.export_optouts(sender=OTHER_SENDER)][1:] == ["+12065550101"]
+    later = clock.now - timedelta(days=1)
+    assert [r[0] for r in service.export_optouts(since=later)][1:] == ["+12065550101"]
+
+
+def test_import_counts_taken_skipped_and_invalid(service: ConsentService) -> None:
+    service.opt_out("+12065550103", None, AGENT)
+    rows = [
+        {"phone": "+12065550101", "reason": "old system"},
+        {"phone_number": "(206) 555-0102", "sender": SENDER, "opted_out_at": "2024-03-01"},
+        {"phone": "+12065550101"},
+        {"phone": "+12065550103"},
+        {"phone": "not a number"},
+        {"phone": "+1206001234"},
+    ]
+    summary = service.import_optouts(rows, Actor(Source.IMPORT, "old.csv"))
+    assert (summary.taken, summary.skipped, summary.invalid) == (2, 2, 2)
+    assert summary.errors[0].startswith("row 6:")
+    assert not service.can_send("+12065550101", OTHER_SENDER)
+    status = service.status("+12065550102", SENDER)
+    assert status.opted_out_by is Source.IMPORT
+    assert status.since == datetime(2024, 3, 1, tzinfo=UTC)
+
+
+def test_bad_phone_numbers_are_refused_with_an_example(service: ConsentService) -> None:
+    with pytest.raises(InvalidPhoneNumber) as raised:
+        service.opt_out("555-CALL-NOW", None, AGENT)
+    assert "555-CALL-NOW" in raised.value.detail and "for example +1" in raised.value.detail
+
+
+def test_a_database_that_is_down_is_reported_as_unavailable() -> None:
+    down = Database("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1")
+    service = ConsentService(down, TextDecider())
+    with pytest.raises(DatabaseUnavailable):
+        text_in(service, "STOP")
+    assert down.ping() != "ok"
+    down.dispose()

@@ -1,0 +1,48 @@
+"""The layering rules from the style guide, checked on the source."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FORBIDDEN_IN_CORE = {
+    "flask",
+    "werkzeug",
+    "slack_bolt",
+    "slack_sdk",
+    "durable",
+    "gunicorn",
+    "rules",
+    "web",
+    "bot",
+}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "core").glob("*.py")), ids=lambda p: p.name)
+def test_core_imports_no_framework(path: Path) -> None:
+    assert not imported_modules(path) & FORBIDDEN_IN_CORE
+
+
+def test_core_never_reads_the_environment() -> None:
+    for path in (ROOT / "core").glob("*.py"):
+        assert "os.environ" not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_only_rules_imports_durable() -> None:
+    for folder in ("core", "web", "bot", "stopline"):
+        for path in (ROOT / folder).rglob("*.py"):
+            assert "durable" not in imported_modules(path), path
