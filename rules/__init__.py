@@ -1,0 +1,24 @@
+"""stopline's rules: rules.yml loaded and checked, facts extracted in Python, transitions decided
+by durable-rules (or the pure-Python evaluator of the same compiled rules)."""
+
+from rules.check import check_file, try_text
+from rules.compile import MAX_TESTS, CompiledRules, compile_rules, load_rules
+from rules.engine import PythonEngine, RulesEngine, RulesEngineError
+from rules.factory import build_engine
+from rules.holder import RulesHolder
+from rules.normalize import normalize
+
+__all__ = [
+    "MAX_TESTS",
+    "CompiledRules",
+    "PythonEngine",
+    "RulesEngine",
+    "RulesEngineError",
+    "RulesHolder",
+    "build_engine",
+    "check_file",
+    "compile_rules",
+    "load_rules",
+    "normalize",
+    "try_text",
+]

@@ -1,0 +1,230 @@
+"""Compile a validated rules file: keyword tables for Python, transition rules for the engine."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.errors import RulesError, RulesProblem
+from core.model import Transition
+from core.phone import normalize_sender
+from rules.loader import read_rules_file
+from rules.normalize import normalize
+from rules.schema import FLOOR_HELP, FLOOR_OPT_IN, FLOOR_OPT_OUT, ReplyTexts, RulesFile
+
+MAX_TESTS = 480  # durable's C code loops forever past ~512 equality tests in one ruleset
+CONTACT_ONLY = (
+    "This contact opted out by text; only the contact can re-subscribe, "
+    "by texting START, YES or UNSTOP."
+)
+NOT_PERMITTED = (
+    "This contact was opted out by {row_by}; rules.yml does not let an agent or the API "
+    "reverse that (commands.opt_in.may_reverse)."
+)
+ACTOR_REFUSED = "rules.yml does not let {actor} run {command} (commands.{command}.actors)."
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordHit:
+    """What a matched keyword means: its group, intent, scope and language."""
+
+    word: str
+    group: str
+    intent: str
+    scope: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One transition rule: equality tests on the facts, and the outcome when it fires."""
+
+    name: str
+    pri: int
+    when: tuple[tuple[str, str], ...]
+    transition: Transition
+    scope: str = "fact"  # "fact" = the scope in the facts; else a fixed "sender"/"account"
+    reply: str | None = None  # which reply to send: "opt_out", "opt_in" or "help"
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CompiledRules:
+    """Everything a decision needs, built once when the file is loaded."""
+
+    file: str
+    version: str
+    model: RulesFile
+    keywords: dict[str, KeywordHit]
+    fillers: tuple[tuple[str, ...], ...]
+    phrases: tuple[tuple[str, str], ...]
+    typo_targets: tuple[tuple[str, KeywordHit], ...]
+    guards: tuple[tuple[str, tuple[str, ...], bool], ...]
+    replies: dict[tuple[str, str, str], str]
+    rules: tuple[Rule, ...]
+    default_language: str
+    typo_min_length: int = 5
+    typos: bool = True
+    languages: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def test_count(self) -> int:
+        """How many equality tests the durable ruleset holds."""
+        return sum(len(rule.when) for rule in self.rules)
+
+
+def _keywords(model: RulesFile) -> dict[str, KeywordHit]:
+    table: dict[str, KeywordHit] = {}
+    for name, group in model.keywords.items():
+        for word in group.words:
+            key = normalize(word)
+            if key:
+                table.setdefault(
+                    key, KeywordHit(word, name, group.intent, group.scope, group.language)
+                )
+    # Defence in depth: the floor holds even for a file that bypassed validation.
+    for word, scope in FLOOR_OPT_OUT.items():
+        if table.get(normalize(word), KeywordHit("", "", "", "", "")).intent != "opt_out":
+            table[normalize(word)] = KeywordHit(word, "floor", "opt_out", scope, "en")
+    for words, intent in ((FLOOR_OPT_IN, "opt_in"), (FLOOR_HELP, "help")):
+        for word in words:
+            if table.get(normalize(word), KeywordHit("", "", "", "", "")).intent != intent:
+                table[normalize(word)] = KeywordHit(word, "floor", intent, "sender", "en")
+    return table
+
+
+def _replies(model: RulesFile) -> dict[tuple[str, str, str], str]:
+    out: dict[tuple[str, str, str], str] = {}
+    texts: list[tuple[str, ReplyTexts]] = [("", model.replies)]
+    texts += [(normalize_sender(s), r) for s, r in model.replies.senders.items()]
+    for sender, reply in texts:
+        for intent in ("opt_out", "opt_in", "help"):
+            for lang, text in getattr(reply, intent).items():
+                out[(sender, intent, lang)] = text
+    return out
+
+
+def transition_rules(model: RulesFile) -> tuple[Rule, ...]:
+    """The transition rules, in priority order; the last one catches every event."""
+    msg = (("kind", "message"),)
+    cmd = (("kind", "command"),)
+    rules: list[Rule] = []
+    for name in model.guards:
+        rules.append(Rule(f"guard:{name}", 0, (*msg, ("guard", name)), Transition.NONE))
+    out, opt_in = (("intent", "opt_out"),), (("intent", "opt_in"),)
+    rules += [
+        Rule(
+            "already_opted_out_by_contact",
+            0,
+            (*msg, *out, ("row_status", "opted_out"), ("row_by", "contact")),
+            Transition.NONE,
+        ),
+        Rule("opt_out", 0, (*msg, *out, ("reachable", "yes")), Transition.OPT_OUT, reply="opt_out"),
+        Rule("opt_out_no_reply", 0, (*msg, *out), Transition.OPT_OUT),
+        Rule(
+            "opt_in_account",
+            0,
+            (*msg, *opt_in, ("account_status", "opted_out")),
+            Transition.OPT_IN,
+            scope="account",
+            reply="opt_in",
+        ),
+        Rule(
+            "opt_in",
+            0,
+            (*msg, *opt_in, ("sender_status", "opted_out")),
+            Transition.OPT_IN,
+            scope="sender",
+            reply="opt_in",
+        ),
+        Rule("opt_in_not_needed", 0, (*msg, *opt_in), Transition.NONE),
+        Rule("help", 0, (*msg, ("intent", "help")), Transition.HELP, reply="help"),
+        Rule("review", 0, (*msg, ("intent", "review"), ("reachable", "yes")), Transition.REVIEW),
+        Rule("review_not_reachable", 0, (*msg, ("intent", "review")), Transition.NONE),
+        Rule("no_keyword", 0, msg, Transition.NONE),
+    ]
+    allowed = {"opt_out": model.commands.opt_out.actors, "opt_in": model.commands.opt_in.actors}
+    for command, actors in allowed.items():
+        for actor in ("contact", "agent", "api", "import"):
+            if actor not in actors:
+                rules.append(
+                    Rule(
+                        "actor_not_permitted",
+                        0,
+                        (*cmd, ("command", command), ("actor", actor)),
+                        Transition.REFUSE,
+                        reason=ACTOR_REFUSED,
+                    )
+                )
+    c_out, c_in = (*cmd, ("command", "opt_out")), (*cmd, ("command", "opt_in"))
+    rules += [
+        Rule("command_opt_out", 0, (*c_out, ("row_status", "subscribed")), Transition.OPT_OUT),
+        Rule("already_opted_out", 0, c_out, Transition.NONE),
+        Rule("not_opted_out", 0, (*c_in, ("row_status", "subscribed")), Transition.NONE),
+        Rule(
+            "contact_only",
+            0,
+            (*c_in, ("row_by", "contact")),
+            Transition.REFUSE,
+            reason=CONTACT_ONLY,
+        ),
+    ]
+    for source in model.commands.opt_in.may_reverse:
+        if source != "contact":  # the floor again, whatever the file says
+            rules.append(Rule("command_opt_in", 0, (*c_in, ("row_by", source)), Transition.OPT_IN))
+    rules += [
+        Rule("opt_in_not_permitted", 0, c_in, Transition.REFUSE, reason=NOT_PERMITTED),
+        Rule("no_rule", 0, (("_e", "1"),), Transition.NONE),
+    ]
+    # explicit, distinct priorities: durable's tie-break is undocumented
+    return tuple(
+        Rule(r.name, (i + 1) * 10, r.when, r.transition, r.scope, r.reply, r.reason)
+        for i, r in enumerate(rules)
+    )
+
+
+def compile_rules(model: RulesFile, content: bytes, file: str = "rules.yml") -> CompiledRules:
+    """Compile a validated model; raise RulesError when the ruleset would be unsafe for durable."""
+    keywords = _keywords(model)
+    fillers = tuple(tuple(normalize(w).split()) for w in model.filler_words if normalize(w))
+    compiled = CompiledRules(
+        file=file,
+        version=hashlib.sha256(content).hexdigest(),
+        model=model,
+        keywords=keywords,
+        fillers=tuple(sorted(set(fillers), key=len, reverse=True)),
+        phrases=tuple((normalize(p), p) for p in model.review.phrases if normalize(p)),
+        typo_targets=tuple((k, h) for k, h in keywords.items() if h.intent == "opt_out"),
+        guards=tuple(
+            (name, tuple(normalize(w) for w in g.starts_with), g.needs_quote)
+            for name, g in model.guards.items()
+        ),
+        replies=_replies(model),
+        rules=transition_rules(model),
+        default_language=model.default_language,
+        typo_min_length=model.review.typo_min_length,
+        typos=model.review.typos,
+        languages=tuple(sorted({g.language for g in model.keywords.values()})),
+    )
+    if compiled.test_count > MAX_TESTS:
+        raise RulesError(
+            file,
+            [
+                RulesProblem(
+                    file,
+                    None,
+                    "guards",
+                    f"the rules compile to {compiled.test_count} equality tests, more than "
+                    f"the safe limit of {MAX_TESTS} (durable-rules hangs past ~512); "
+                    "use fewer guards",
+                )
+            ],
+        )
+    return compiled
+
+
+def load_rules(path: str | Path) -> CompiledRules:
+    """Load, validate and compile a rules file; raise RulesError with file/line/path per problem."""
+    model, content = read_rules_file(path)
+    return compile_rules(model, content, str(path))

@@ -1,0 +1,69 @@
+"""The engine interface shared by the durable-rules backend and the pure-Python evaluator."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from core.errors import StoplineError
+from core.model import Decision, DecisionRequest
+from rules.compile import CompiledRules, Rule
+from rules.facts import build_decision, build_facts
+
+
+class EngineClosed(RuntimeError):
+    """The engine was replaced by a reload; ask the holder for the current one."""
+
+
+class RulesEngineError(StoplineError):
+    """The rule engine failed to record a decision (never a silent default)."""
+
+    code = "rules_engine_error"
+
+
+class RulesEngine(ABC):
+    """Turns a DecisionRequest into a Decision with compiled rules; never acts on it."""
+
+    backend: str = ""
+
+    def __init__(self, compiled: CompiledRules) -> None:
+        self.compiled = compiled
+
+    @property
+    def version(self) -> str:
+        """The sha256 of the rules file these rules came from."""
+        return self.compiled.version
+
+    def decide(self, request: DecisionRequest) -> Decision:
+        """Extract facts in Python, let the backend pick the rule, build the Decision."""
+        facts, match = build_facts(self.compiled, request)
+        rule = self.evaluate(facts)
+        return build_decision(self.compiled, rule, facts, match, request)
+
+    @abstractmethod
+    def evaluate(self, facts: dict[str, str]) -> Rule:
+        """The rule that fires for these facts."""
+
+    def close(self) -> None:  # noqa: B027 - a no-op unless the backend holds something
+        """Free what the backend holds (nothing, by default)."""
+
+
+def first_match(rules: tuple[Rule, ...], facts: dict[str, str]) -> Rule:
+    """The pure-Python evaluator: the lowest-priority-number rule whose tests all hold."""
+    for rule in sorted(rules, key=lambda r: r.pri):
+        if all(facts.get(field) == value for field, value in rule.when):
+            return rule
+    raise RulesEngineError("no rule matched (the catch-all rule is missing)")
+
+
+class PythonEngine(RulesEngine):
+    """Evaluates the compiled transition rules in Python: the fallback and the test oracle."""
+
+    backend = "python"
+
+    def __init__(self, compiled: CompiledRules) -> None:
+        super().__init__(compiled)
+        self._ordered = tuple(sorted(compiled.rules, key=lambda r: r.pri))
+
+    def evaluate(self, facts: dict[str, str]) -> Rule:
+        """The first rule, by priority, whose equality tests all hold."""
+        return first_match(self._ordered, facts)

@@ -1,0 +1,74 @@
+"""Text normalisation shared by the rules file and incoming messages, so both compare alike."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Apostrophes vanish ("don’t" = "don't" = "dont"); every other non-word character is a space.
+_APOSTROPHES = str.maketrans("", "", "'’‘ʼ`´′")
+_NON_WORD = re.compile(r"[^\w]+|_+")
+# Where a message splits into clauses: "Who is this? STOP", "STOP. I never signed up".
+_CLAUSE_BREAK = re.compile(r"[.!?;,\n\r\u2026\u3002\uff01\uff1f]+")
+
+
+def fold(text: str) -> str:
+    """NFKC, case-folded, accents removed, apostrophes dropped: 'ARRÊT’' -> 'arret'."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    decomposed = unicodedata.normalize("NFKD", folded)
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", bare).translate(_APOSTROPHES)
+
+
+def normalize(text: str) -> str:
+    """The words of a text, folded, joined by single spaces: 'STOP!! 🛑' -> 'stop'."""
+    return " ".join(_NON_WORD.sub(" ", fold(text)).split())
+
+
+def clauses(text: str) -> list[str]:
+    """The normalised clauses of a message, split on . ! ? ; , and newlines (empty ones dropped)."""
+    parts = (normalize(part) for part in _CLAUSE_BREAK.split(text))
+    return [part for part in parts if part]
+
+
+def strip_fillers(words: str, fillers: tuple[tuple[str, ...], ...]) -> str:
+    """Remove polite filler words from both ends: 'please stop now thank you' -> 'stop'."""
+    tokens = words.split()
+    changed = True
+    while changed and tokens:
+        changed = False
+        for filler in fillers:
+            size = len(filler)
+            if size < len(tokens) and tuple(tokens[:size]) == filler:
+                tokens = tokens[size:]
+                changed = True
+            if size < len(tokens) and tuple(tokens[-size:]) == filler:
+                tokens = tokens[:-size]
+                changed = True
+    return " ".join(tokens)
+
+
+def contains_words(body: str, phrase: str) -> bool:
+    """True when `phrase` occurs in `body` as whole words (both already normalised)."""
+    return f" {phrase} " in f" {body} "
+
+
+def is_typo(word: str, keyword: str, min_length: int) -> bool:
+    """One slip away from `keyword`: any single edit when long enough, else only a swap."""
+    if word == keyword or abs(len(word) - len(keyword)) > 1:
+        return False
+    if len(word) == len(keyword):
+        diffs = [i for i, (a, b) in enumerate(zip(word, keyword, strict=True)) if a != b]
+        swapped = (
+            len(diffs) == 2
+            and diffs[1] == diffs[0] + 1
+            and word[diffs[0]] == keyword[diffs[1]]
+            and word[diffs[1]] == keyword[diffs[0]]
+        )
+        if swapped:
+            return True
+        return len(keyword) >= min_length and len(diffs) == 1
+    if len(keyword) < min_length:
+        return False
+    shorter, longer = sorted((word, keyword), key=len)
+    return any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))
