@@ -43,11 +43,17 @@ def _limit_body() -> None:
     """Cap the body per route: the API takes big send checks, everything else 64 KiB."""
     settings = state().settings
     limit = settings.max_api_body if request.blueprint == "api" else settings.max_webhook_body
-    # Setting it before anything reads the body also caps a chunked stream, not just the header.
-    request.max_content_length = limit
-    if request.content_length is not None and request.content_length > limit:
-        raise RequestEntityTooLarge(f"The request body is over the limit of {limit} bytes.")
-
+    too_large = RequestEntityTooLarge(f"The request body is over the limit of {limit} bytes.")
+    if request.content_length is not None:
+        if request.content_length > limit:
+            raise too_large
+        request.max_content_length = limit
+        return
+    # No Content-Length (chunked): werkzeug would silently cut the stream at the cap, so read
+    # one byte past it and refuse when that byte exists. The body is cached for the view.
+    request.max_content_length = limit + 1
+    if len(request.get_data(cache=True)) > limit:
+        raise too_large
 
 def _count(response: Response) -> Response:
     rule = request.url_rule

@@ -1,0 +1,120 @@
+"""Health, metrics, OpenAPI, and how the app answers what it does not expect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from core.config import Settings
+from core.db import Database
+from core.services import ConsentService
+from stopline.bootstrap import Services
+from tests.web.helpers import CONTACT, bearer, post_sms, sms
+from web import create_app
+
+
+def test_healthz_reports_database_rules_and_configuration(
+    client: FlaskClient, services: Services
+) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ok" and body["database"] == "ok"
+    assert body["rules"]["version"] == services.rules.version
+    assert body["rules"]["last_error"] is None
+    assert body["twilio"] is True and body["api"] is True and body["slack"] == "off"
+
+
+def _broken_services(settings: Settings, services: Services, tmp_path: Path) -> Services:
+    # A real ledger that cannot be opened: the directory does not exist.
+    database = Database(f"sqlite:///{tmp_path / 'missing' / 'ledger.db'}")
+    consent = ConsentService(database, services.rules, region=settings.default_region)
+    return Services(settings=settings, database=database, rules=services.rules, consent=consent)
+
+
+def test_healthz_is_503_when_the_database_is_down(
+    settings: Settings, services: Services, tmp_path: Path
+) -> None:
+    broken = _broken_services(settings, services, tmp_path)
+    response = create_app(settings, broken).test_client().get("/healthz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "degraded" and body["database"] != "ok"
+
+
+def test_hook_answers_503_when_the_database_is_down(
+    settings: Settings, services: Services, tmp_path: Path
+) -> None:
+    # Never 200 for an opt-out that was not stored: Twilio must retry.
+    broken = _broken_services(settings, services, tmp_path)
+    client = create_app(settings, broken).test_client()
+    response = post_sms(client, sms("STOP"))
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "database_unavailable"
+    assert client.get(f"/v1/consent/{CONTACT}", headers=bearer()).status_code == 503
+
+
+def test_metrics_count_requests_decisions_and_rules(client: FlaskClient) -> None:
+    post_sms(client, sms("STOP"))
+    client.get("/nowhere")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert (
+        'stopline_http_requests_total{endpoint="/webhooks/twilio",method="POST",status="200"} 1.0'
+        in text
+    )
+    assert 'stopline_http_requests_total{endpoint="unmatched",method="GET",status="404"}' in text
+    assert 'stopline_decisions_total{source="contact",transition="opt_out"} 1.0' in text
+    assert "stopline_rules_reloads_total" in text
+    assert "stopline_rules_reload_failures_total" in text
+    assert "stopline_rules_info{" in text
+
+
+def test_two_apps_keep_separate_metrics(settings: Settings, services: Services) -> None:
+    first, second = create_app(settings, services), create_app(settings, services)
+    first.test_client().get("/healthz")
+    text = second.test_client().get("/metrics").get_data(as_text=True)
+    assert 'endpoint="/healthz"' not in text
+
+
+def test_openapi_describes_the_api(client: FlaskClient) -> None:
+    doc = client.get("/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.1")
+    for path in ("/webhooks/twilio", "/v1/consent/{phone}", "/v1/consent/check", "/v1/optouts",
+                 "/v1/optouts/{phone}", "/v1/contacts/{phone}/events", "/v1/reviews"):  # fmt: skip
+        assert path in doc["paths"]
+    assert {"Error", "ConsentStatus", "CheckResult"} <= set(doc["components"]["schemas"])
+
+
+def test_openapi_lists_every_route(app: Flask) -> None:
+    doc = app.test_client().get("/openapi.json").get_json()
+    routes = {
+        rule.rule.replace("<", "{").replace(">", "}")
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static" and rule.rule != "/openapi.json"
+    }
+    assert routes <= set(doc["paths"])
+
+
+@pytest.mark.parametrize("path", ["/nowhere", "/v1", "/v1/consent"])
+def test_unknown_route_is_404_json(client: FlaskClient, path: str) -> None:
+    response = client.get(path, headers=bearer())
+    assert response.status_code == 404
+    assert response.get_json()["error"] == "not_found"
+
+
+def test_unexpected_error_is_500_json_without_a_trace(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    @app.get("/boom")
+    def boom() -> str:
+        raise RuntimeError("secret internals")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    body = response.get_json()
+    assert body["error"] == "internal_error"
+    assert "secret" not in response.get_data(as_text=True)
+    assert "secret internals" in caplog.text
