@@ -31,9 +31,11 @@ def operator() -> Actor:
 
 
 def services_for(settings: Settings) -> Services:
-    """Wire the service layer for one command (rules loaded, database connected)."""
+    """Wire the service layer for one command (rules loaded, database migrated and connected)."""
     from stopline.bootstrap import build_services
+    from stopline.serve import ensure_migrated
 
+    ensure_migrated(settings)  # "run stopline db upgrade" beats "no such table: consent"
     return build_services(settings)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from core.config import Settings
-from core.model import Decision, DecisionRequest, Scope, ScopeFacts, Source, Status
+from core.model import Decision, Scope, Source, Status
 from core.phone import normalize_phone, normalize_sender
 
 RULES_FILE = click.Path(dir_okay=False, path_type=Path)
@@ -91,34 +91,22 @@ def try_(
     as_json: bool,
 ) -> None:
     """Show what the rules decide for a contact's message TEXT: transition, rule and reply."""
-    from rules import build_engine, load_rules
+    from rules import build_engine, load_rules, try_text
 
     normalize_phone(contact, settings.default_region)  # a typo in --from is an error, not a guess
-    sender_number = normalize_sender(sender, settings.default_region)
-    facts = current_facts(Status(status), Source(by) if by else None)
-    request = DecisionRequest(
-        actor=Source.CONTACT,
-        sender=sender_number,
-        sender_state=facts if scope == Scope.SENDER.value else ScopeFacts(),
-        account_state=facts if scope == Scope.ACCOUNT.value else ScopeFacts(),
-        text=text,
-    )
+    if by is not None and status != Status.OPTED_OUT.value:
+        raise click.UsageError("--by needs --status opted_out.")
     engine = build_engine(load_rules(file or settings.rules_path))
-    decision = engine.decide(request)
+    decision = try_text(
+        engine, text,
+        sender=normalize_sender(sender, settings.default_region), contact=contact,
+        status=status, by=by, scope=scope,
+    )  # fmt: skip
     if as_json:
         click.echo(json.dumps(decision_json(decision), indent=2, ensure_ascii=False))
     else:
         for line in describe(decision):
             click.echo(line)
-
-
-def current_facts(status: Status, by: Source | None) -> ScopeFacts:
-    """The current row: an opted-out row always records who made the opt-out."""
-    if status is Status.SUBSCRIBED:
-        if by is not None:
-            raise click.UsageError("--by needs --status opted_out.")
-        return ScopeFacts()
-    return ScopeFacts(Status.OPTED_OUT, by or Source.CONTACT)
 
 
 def decision_json(decision: Decision) -> dict[str, object]:

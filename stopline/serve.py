@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -28,21 +27,12 @@ class NotMigrated(StoplineError):
 
 def schema_revisions(settings: Settings) -> tuple[str | None, str]:
     """The database's alembic revision (None when never migrated) and the code's head."""
-    from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
-    from sqlalchemy import create_engine
 
-    import migrations
+    from stopline.bootstrap import alembic_config, current_revision
 
-    script = ScriptDirectory(str(Path(migrations.__file__).parent))
-    head = script.get_current_head() or ""
-    engine = create_engine(settings.database_url)
-    try:
-        with engine.connect() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
-    finally:
-        engine.dispose()
-    return current, head
+    head = ScriptDirectory.from_config(alembic_config(settings.database_url)).get_current_head()
+    return current_revision(settings), head or ""
 
 
 def ensure_migrated(settings: Settings) -> None:
@@ -130,11 +120,11 @@ def run(settings: Settings) -> None:
     """Check rules and schema, print the banner, then serve until stopped."""
     from stopline.bootstrap import build_services
 
+    services = build_services(settings)  # RulesError here stops start-up with the file's problems
+    ensure_migrated(settings)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    services = build_services(settings)  # RulesError here stops start-up with the file's problems
-    ensure_migrated(settings)
     for line in banner(settings, services):
         click.echo(line)
     services.database.dispose()  # the workers open their own connections after the fork
@@ -161,7 +151,8 @@ def serve_gunicorn(settings: Settings, factory: Callable[[], Flask]) -> None:
 
         def load_config(self) -> None:
             for key, value in self.options.items():
-                self.cfg.set(key, value)
+                if key in self.cfg.settings:  # older gunicorns lack some settings
+                    self.cfg.set(key, value)
 
         def load(self) -> Flask:
             return factory()
@@ -179,5 +170,8 @@ def serve_gunicorn(settings: Settings, factory: Callable[[], Flask]) -> None:
             # Twilio gives up after 15 s; a worker stuck longer than that is restarted.
             "timeout": 30,
             "graceful_timeout": 10,
+            # gunicorn 23+ opens a control socket at one fixed path per user; two servers
+            # (a dev server and the tests') would fight over it.
+            "control_socket_disable": True,
         }
     ).run()

@@ -230,7 +230,7 @@ def test_export_to_file_and_stdout(ledger: Invoke, tmp_path: Path) -> None:
     result = ledger("export", "--out", str(out))
     assert result.exit_code == 0, result.output
     assert "2 opt-out(s) exported" in result.stderr
-    rows = list(csv.reader(out.open()))
+    rows = list(csv.reader(io.StringIO(out.read_text())))
     header = rows[0]
     assert header[0] == "phone"
     assert sorted(r[0] for r in rows[1:]) == ["+12065550101", "+12065550102"]
@@ -300,3 +300,56 @@ def test_import_of_a_non_utf8_file_says_how_to_fix_it(ledger: Invoke, tmp_path: 
     assert result.exit_code == 1
     assert "CSV UTF-8" in result.stderr
     no_traceback(result)
+
+
+# --- serve's start-up checks (they fail before anything listens) --------------------------
+
+
+def test_serve_refuses_an_unmigrated_database(stopline: Invoke) -> None:
+    result = stopline("serve", "--port", "1")
+    assert result.exit_code == 1
+    assert "stopline db upgrade" in result.stderr
+    assert "listening" not in result.stdout
+
+
+def test_serve_refuses_broken_rules(ledger: Invoke, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text("keywords: [\n")
+    result = ledger("serve", "--port", "1", STOPLINE_RULES_PATH=str(broken))
+    assert result.exit_code == 1
+    assert f"{broken}:2" in result.stderr
+    no_traceback(result)
+
+
+def test_serve_rejects_zero_workers(ledger: Invoke) -> None:
+    assert ledger("serve", "--workers", "0").exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({}, ["Twilio:   NOT configured: set TWILIO_AUTH_TOKEN", "set STOPLINE_API_TOKEN",
+              "set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET"]),
+        ({"twilio_auth_token": "t", "api_token": "a", "api_token_name": "crm"},
+         ["Twilio:   configured", "POST http://127.0.0.1:8000/webhooks/twilio",
+          "set STOPLINE_PUBLIC_URL", "API:      configured (tokens: crm)"]),
+        ({"twilio_auth_token": "t", "public_url": "https://sms.example.com/"},
+         ["POST https://sms.example.com/webhooks/twilio"]),
+    ],
+)  # fmt: skip
+def test_banner_names_what_is_configured_and_what_to_set(
+    extra: dict[str, str], expected: list[str], tmp_path: Path
+) -> None:
+    from stopline.serve import banner
+
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, database_url=f"sqlite:///{tmp_path / 'b.db'}", rules_path=RULES, **extra
+    )
+    services = build_services(settings)
+    try:
+        text = "\n".join(banner(settings, services))
+    finally:
+        services.close()
+    for line in expected:
+        assert line in text
+    assert "listening on http://127.0.0.1:8000" in text
