@@ -79,7 +79,11 @@ def parse_yaml(text: str, file: str) -> tuple[Any, LineMap, list[RulesProblem]]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        return None, lines, [RulesProblem(file, line, "", f"not valid YAML: {exc}")]
+        what = getattr(exc, "problem", None) or str(exc)
+        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and start is not None:
+            what += f" ({context} that starts on line {start.line + 1})"
+        return None, lines, [RulesProblem(file, line, "", f"not valid YAML: {what}")]
     finally:
         loader.dispose()
     if node is None:
