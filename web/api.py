@@ -14,10 +14,12 @@ from web.auth import current_actor, require_token
 from web.context import state
 from web.csv_export import csv_response, parse_since
 from web.errors import BadInput
+from web.limits import cap_api_body
 from web.serialize import event_json, outcome_json, review_json, status_json
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 bp.before_request(require_token)
+bp.before_request(cap_api_body)
 
 
 def _body() -> dict[str, Any]:

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from flask import Flask, Response, request
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.config import Settings
 from web import api, errors, openapi, ops, twilio
 from web.context import AppState, install, state
+from web.limits import cap_small_bodies
 from web.metrics import Metrics
 
 if TYPE_CHECKING:
     from stopline.bootstrap import Services
-
-log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
@@ -32,28 +29,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.json.sort_keys = False  # type: ignore[attr-defined]
     install(app, AppState(settings, services, Metrics(services.rules)))
     errors.register(app)
-    app.before_request(_limit_body)
+    app.before_request(cap_small_bodies)
     app.after_request(_count)
     for blueprint in (twilio.bp, api.bp, ops.bp, openapi.bp):
         app.register_blueprint(blueprint)
     return app
 
-
-def _limit_body() -> None:
-    """Cap the body per route: the API takes big send checks, everything else 64 KiB."""
-    settings = state().settings
-    limit = settings.max_api_body if request.blueprint == "api" else settings.max_webhook_body
-    too_large = RequestEntityTooLarge(f"The request body is over the limit of {limit} bytes.")
-    if request.content_length is not None:
-        if request.content_length > limit:
-            raise too_large
-        request.max_content_length = limit
-        return
-    # No Content-Length (chunked): werkzeug would silently cut the stream at the cap, so read
-    # one byte past it and refuse when that byte exists. The body is cached for the view.
-    request.max_content_length = limit + 1
-    if len(request.get_data(cache=True)) > limit:
-        raise too_large
 
 def _count(response: Response) -> Response:
     rule = request.url_rule

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from flask import Blueprint, Request, Response, request
@@ -19,6 +20,7 @@ from web.context import state
 from web.errors import json_error
 
 bp = Blueprint("twilio", __name__)
+log = logging.getLogger(__name__)
 
 
 def signed_url(settings: Settings, req: Request) -> str:
@@ -61,6 +63,8 @@ def inbound() -> Response:
             "so stopline can check Twilio's signatures. Unsigned requests are never accepted.",
         )
     if not _signature_ok(settings, request):
+        log.warning("refused a Twilio request with a missing or wrong signature for %s",
+                    signed_url(settings, request))  # fmt: skip
         return json_error(
             403,
             "invalid_signature",

@@ -203,3 +203,14 @@ def test_reviews_list_open_items(client: FlaskClient) -> None:
     assert item["contact"] == CONTACT and item["status"] == "open"
     assert item["deadline"] > item["opened_at"]
     assert client.get("/v1/reviews", headers=bearer()).get_json()["reviews"] == [item]
+
+
+def test_api_body_over_its_own_limit_is_413(settings: Settings, services: Services) -> None:
+    small = settings.model_copy(update={"max_api_body": 1000})
+    client = create_app(small, services).test_client()
+    body = {"sender": BUSINESS, "phones": [CONTACT] * 100}
+    response = client.post("/v1/consent/check", json=body, headers=bearer())
+    assert response.status_code == 413
+    assert response.get_json()["error"] == "request_entity_too_large"
+    # The token is checked first: a stranger's big body is not even read.
+    assert client.post("/v1/consent/check", json=body).status_code == 401
