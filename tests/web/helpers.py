@@ -20,6 +20,7 @@ BUSINESS = "+12065550100"
 OTHER_BUSINESS = "+14155550123"
 
 _sids = itertools.count(1)
+Form = Mapping[str, str] | MultiDict[str, str]
 
 
 def new_sid() -> str:
@@ -40,22 +41,24 @@ def sms(body: str, *, contact: str = CONTACT, sender: str = BUSINESS, sid: str |
     }
 
 
-def sign(params: Mapping[str, str], url: str = HOOK_URL, token: str = TWILIO_TOKEN) -> str:
+def sign(params: Form, url: str = HOOK_URL, token: str = TWILIO_TOKEN) -> str:
     """X-Twilio-Signature for these params, as Twilio computes it."""
     # A MultiDict is passed as is so every value of a repeated name is signed.
     values = params if isinstance(params, MultiDict) else dict(params)
     return str(RequestValidator(token).compute_signature(url, values))
 
 
-def post_sms(client: FlaskClient, params: Mapping[str, str], *, signed: bool = True,
-             signature: str | None = None) -> TestResponse:  # fmt: skip
+def post_sms(
+    client: FlaskClient, params: Form, *, signed: bool = True, signature: str | None = None
+) -> TestResponse:
     """POST a form to the hook, signed unless told otherwise."""
     headers = {}
     if signature is not None:
         headers["X-Twilio-Signature"] = signature
     elif signed:
         headers["X-Twilio-Signature"] = sign(params)
-    return client.post(HOOK, data=dict(params), headers=headers)
+    data = params if isinstance(params, MultiDict) else dict(params)
+    return client.post(HOOK, data=data, headers=headers)
 
 
 def messages(response: TestResponse) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 
 from flask.testing import FlaskClient
+from twilio.request_validator import HMAC_SHA256, RequestValidator
+from werkzeug.datastructures import MultiDict
 
 from core.config import Settings
 from stopline.bootstrap import Services
@@ -12,7 +14,9 @@ from tests.web.helpers import (
     BUSINESS,
     CONTACT,
     HOOK,
+    HOOK_URL,
     OTHER_BUSINESS,
+    TWILIO_TOKEN,
     messages,
     post_sms,
     sign,
@@ -183,3 +187,30 @@ def test_get_on_the_hook_is_405_json(client: FlaskClient) -> None:
     assert response.status_code == 405
     assert response.get_json()["error"] == "method_not_allowed"
     assert "POST" in response.headers["Allow"]
+
+
+def test_hmac_sha256_signature_settings_are_honoured(
+    client: FlaskClient, services: Services
+) -> None:
+    form = sms("STOP")
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(HOOK_URL, form, HMAC_SHA256)
+    headers = {
+        "X-Twilio-Signature": signature,
+        "X-Twilio-Webhooks-Signature-Settings": "key=webhooks_sharedkey_1,algorithm=HMAC_SHA256",
+    }
+    assert len(messages(client.post(HOOK, data=form, headers=headers))) == 1
+    # The same signature claimed as SHA-1 does not pass.
+    assert post_sms(client, sms("STOP"), signature=signature).status_code == 403
+
+
+def test_repeated_fields_are_all_signed_and_the_first_is_used(
+    client: FlaskClient, services: Services
+) -> None:
+    form = MultiDict([*sms("STOP").items(), ("Body", "hello")])
+    assert len(messages(post_sms(client, form))) == 1
+    assert _status(services) == "opted_out"
+
+
+def test_a_short_code_sender_is_accepted(client: FlaskClient, services: Services) -> None:
+    assert len(messages(post_sms(client, sms("STOP", sender="12345")))) == 1
+    assert _status(services, "12345") == "opted_out"
