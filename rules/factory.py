@@ -13,8 +13,14 @@ log = logging.getLogger(__name__)
 BACKENDS = ("auto", "durable", "python")
 
 
-def build_engine(compiled: CompiledRules, backend: str = "auto") -> RulesEngine:
-    """An engine for these rules: backend "auto" (durable if it imports), "durable" or "python"."""
+def build_engine(
+    compiled: CompiledRules, backend: str = "auto", previous: RulesEngine | None = None
+) -> RulesEngine:
+    """An engine for these rules: backend "auto" (durable if it imports), "durable" or "python".
+
+    `previous` (on reload) lets a durable engine take over the old one's session when the
+    transition rules are unchanged; close `previous` after the swap either way.
+    """
     if backend not in BACKENDS:
         raise ValueError(f"unknown rules backend {backend!r}; use one of {', '.join(BACKENDS)}")
     if backend == "python":
@@ -27,4 +33,4 @@ def build_engine(compiled: CompiledRules, backend: str = "auto") -> RulesEngine:
             durable_engine.IMPORT_ERROR,
         )
         return PythonEngine(compiled)
-    return durable_engine.DurableEngine(compiled)
+    return durable_engine.DurableEngine(compiled, previous)

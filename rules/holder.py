@@ -15,7 +15,7 @@ from typing import Any
 from core.errors import RulesError
 from core.model import Decision, DecisionRequest
 from rules.compile import CompiledRules, load_rules
-from rules.engine import EngineClosed, RulesEngine
+from rules.engine import EngineClosed, RulesEngine, RulesEngineError
 from rules.factory import build_engine
 
 log = logging.getLogger(__name__)
@@ -106,8 +106,8 @@ class RulesHolder:
             if compiled.version == self._engine.version:
                 self.last_error = None
                 return False
-            new = build_engine(compiled, self._backend)  # built aside, then swapped
-        except RulesError as exc:
+            new = build_engine(compiled, self._backend, self._engine)  # built aside
+        except (RulesError, RulesEngineError) as exc:
             self.failures += 1
             self.last_error = str(exc)
             log.error(
