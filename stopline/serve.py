@@ -161,6 +161,10 @@ def serve_gunicorn(settings: Settings, factory: Callable[[], Flask]) -> None:
         {
             "bind": f"{settings.host}:{settings.port}",
             "workers": settings.workers,
+            # Threads: a send check of a million numbers must not hold up Twilio's hook,
+            # and a long request does not stop a gthread worker's heartbeat.
+            "worker_class": "gthread",
+            "threads": 4,
             # Each worker loads the app after the fork: its own DB pool and its own rules
             # reload timer (threads do not survive a fork). Start-up problems were caught above.
             "preload_app": False,
