@@ -1,0 +1,152 @@
+"""Hot reload: a changed file is loaded, a broken one keeps the last good rules in force."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from core.errors import RulesError
+from core.model import Transition
+from rules import RulesHolder, load_rules
+from tests.unit.test_rules_support import edited, message, shipped_text, write
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def rewrite(path: Path, text: str) -> None:
+    # a new inode, as editors and deploys do, so the (mtime, size, inode) stamp always moves
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+GOOD_2 = ('words: [AYUDA]', 'words: [AYUDA, SOCORRO]')
+BROKEN = ('words: [START, UNSTOP, "YES"', 'words: [START, UNSTOP, YES')
+
+
+@pytest.mark.parametrize("backend", ["durable", "python"])
+def test_good_broken_fixed(tmp_path: Path, backend: str) -> None:
+    clock = Clock()
+    path = write(tmp_path, shipped_text())
+    holder = RulesHolder(path, interval=2.0, backend=backend, clock=clock)
+    v1 = holder.version
+    assert holder.backend == backend
+    assert holder.decide(message("SOCORRO")).transition is Transition.NONE
+
+    rewrite(path, edited(*GOOD_2))
+    assert holder.decide(message("SOCORRO")).transition is Transition.NONE  # not yet due
+    clock.now += 2.0
+    assert holder.decide(message("SOCORRO")).transition is Transition.HELP
+    v2 = holder.version
+    assert v2 != v1 and holder.reloads == 1 and holder.last_error is None
+
+    rewrite(path, edited(*BROKEN))
+    clock.now += 2.0
+    decision = holder.decide(message("SOCORRO"))
+    assert decision.transition is Transition.HELP and decision.rules_version == v2  # last good
+    assert holder.failures == 1 and holder.last_error and '"YES"' in holder.last_error
+    clock.now += 2.0
+    holder.decide(message("STOP"))
+    assert holder.failures == 1  # the same broken file is reported once, not every interval
+
+    rewrite(path, shipped_text())
+    assert holder.check_now() is True
+    assert holder.version == v1 and holder.last_error is None and holder.reloads == 2
+    holder.close()
+
+
+def test_broken_file_at_start_up_raises(tmp_path: Path) -> None:
+    with pytest.raises(RulesError) as info:
+        RulesHolder(write(tmp_path, edited(*BROKEN)))
+    assert "keywords.start_en.words[2]" in str(info.value)
+
+
+def test_unchanged_or_touched_file_is_not_reloaded(tmp_path: Path) -> None:
+    path = write(tmp_path, shipped_text())
+    holder = RulesHolder(path, interval=0)
+    assert holder.check_now() is False
+    rewrite(path, shipped_text())  # same bytes, new stamp
+    assert holder.check_now() is False
+    assert holder.reloads == 0 and holder.failures == 0
+
+
+def test_a_deleted_file_keeps_the_rules_in_force(tmp_path: Path) -> None:
+    path = write(tmp_path, shipped_text())
+    holder = RulesHolder(path, interval=0)
+    version = holder.version
+    path.unlink()
+    assert holder.decide(message("STOP")).rules_version == version
+    assert holder.failures == 1 and "cannot read" in (holder.last_error or "")
+
+
+def test_sighup_triggers_a_check(tmp_path: Path) -> None:
+    path = write(tmp_path, shipped_text())
+    holder = RulesHolder(path, interval=3600)
+    previous = signal.getsignal(signal.SIGHUP)
+    try:
+        assert holder.install_sighup() is True
+        rewrite(path, edited(*GOOD_2))
+        assert holder.decide(message("SOCORRO")).transition is Transition.NONE
+        os.kill(os.getpid(), signal.SIGHUP)
+        assert holder.decide(message("SOCORRO")).transition is Transition.HELP
+        assert holder.reloads == 1
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+
+
+def test_install_sighup_outside_the_main_thread_does_nothing(tmp_path: Path) -> None:
+    holder = RulesHolder(write(tmp_path, shipped_text()))
+    result: list[bool] = []
+    worker = threading.Thread(target=lambda: result.append(holder.install_sighup()))
+    worker.start()
+    worker.join()
+    assert result == [False]
+
+
+@pytest.mark.parametrize("backend", ["durable", "python"])
+def test_decisions_stay_right_while_the_file_changes(tmp_path: Path, backend: str) -> None:
+    path = write(tmp_path, shipped_text())
+    holder = RulesHolder(path, interval=3600, backend=backend)  # this test reloads by hand
+    versions = {load_rules(path).version}
+    texts = [shipped_text(), edited(*GOOD_2), edited(*BROKEN)]
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def decide() -> None:
+        while not stop.is_set():
+            try:
+                decision = holder.decide(message("STOP"))
+                if decision.transition is not Transition.OPT_OUT:
+                    errors.append(str(decision))
+            except Exception as exc:  # any error at all fails the test
+                errors.append(repr(exc))
+            time.sleep(0.0002)  # leave the reloading thread some of the GIL
+
+    workers = [threading.Thread(target=decide) for _ in range(4)]
+    for w in workers:
+        w.start()
+    for i in range(30):
+        rewrite(path, texts[i % 3])
+        if i % 3 != 2:
+            versions.add(load_rules(path).version)
+        holder.check_now()
+    stop.set()
+    for w in workers:
+        w.join()
+    assert errors == []
+    assert holder.version in versions
+    assert (holder.reloads, holder.failures) == (19, 10)  # the first write changed nothing
+    holder.close()
