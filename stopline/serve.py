@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -104,45 +103,45 @@ def banner(settings: Settings, services: Services) -> list[str]:
     return lines
 
 
-def app_factory(settings: Settings) -> Callable[[], Flask]:
-    """A function that builds a fresh app with its own services (one per worker process)."""
-
-    def build() -> Flask:
-        from stopline.bootstrap import build_services
-        from web import create_app
-
-        return create_app(settings, build_services(settings))
-
-    return build
-
-
 def run(settings: Settings) -> None:
-    """Check rules and schema, print the banner, then serve until stopped."""
+    """Check rules and schema, build the app once, print the banner, then serve until stopped."""
     from stopline.bootstrap import build_services
+    from web import create_app
 
     services = build_services(settings)  # RulesError here stops start-up with the file's problems
     ensure_migrated(settings)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    app = create_app(settings, services)
     for line in banner(settings, services):
         click.echo(line)
-    services.database.dispose()  # the workers open their own connections after the fork
+    services.database.dispose()  # no connection may be shared with the forked workers
     if sys.platform.startswith("linux"):
-        serve_gunicorn(settings, app_factory(settings))
-    else:
-        click.secho(
-            "Warning: gunicorn runs on Linux only; using Flask's development server "
-            "(one process, not for production).",
-            fg="yellow",
-            err=True,
-        )
-        app_factory(settings)().run(host=settings.host, port=settings.port, threaded=True)
+        serve_gunicorn(settings, services, app)
+        return
+    click.secho(
+        "Warning: gunicorn runs on Linux only; using Flask's development server "
+        "(one process, not for production).",
+        fg="yellow",
+        err=True,
+    )
+    services.rules.install_sighup()
+    app.run(host=settings.host, port=settings.port, threaded=True)
 
 
-def serve_gunicorn(settings: Settings, factory: Callable[[], Flask]) -> None:
-    """Run gunicorn in this process with each worker building its own app."""
+def serve_gunicorn(settings: Settings, services: Services, app: Flask) -> None:
+    """Run gunicorn in this process; workers are forked from the app loaded here (preload)."""
     from gunicorn.app.base import BaseApplication
+
+    def pre_fork(server: object, worker: object) -> None:
+        # The master refreshes its rules before each fork (a SIGHUP restarts the workers), so
+        # a new worker starts with the newest good rules; a broken file keeps the last good.
+        services.rules.check_now()
+
+    def post_fork(server: object, worker: object) -> None:
+        # Pooled connections must never cross a fork; close=False leaves the parent's alone.
+        services.database.engine.dispose(close=False)
 
     class Server(BaseApplication):
         def __init__(self, options: dict[str, Any]) -> None:
@@ -155,7 +154,7 @@ def serve_gunicorn(settings: Settings, factory: Callable[[], Flask]) -> None:
                     self.cfg.set(key, value)
 
         def load(self) -> Flask:
-            return factory()
+            return app
 
     Server(
         {
@@ -165,9 +164,13 @@ def serve_gunicorn(settings: Settings, factory: Callable[[], Flask]) -> None:
             # and a long request does not stop a gthread worker's heartbeat.
             "worker_class": "gthread",
             "threads": 4,
-            # Each worker loads the app after the fork: its own DB pool and its own rules
-            # reload timer (threads do not survive a fork). Start-up problems were caught above.
-            "preload_app": False,
+            # Loaded once, before the fork: a worker that restarts (timeout, crash) while
+            # rules.yml is broken still has good rules, instead of failing to boot and taking
+            # the whole server down with it. The rules holder needs no thread (it checks the
+            # file lazily), so nothing is lost in the fork.
+            "preload_app": True,
+            "pre_fork": pre_fork,
+            "post_fork": post_fork,
             "loglevel": settings.log_level.lower(),
             "accesslog": "-",
             "errorlog": "-",

@@ -79,11 +79,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=5)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One server for the module; each test uses its own contact."""
-    tmp_path = tmp_path_factory.mktemp("serve")
-    env = environment(tmp_path)
+def start_server(tmp_path: Path, **extra_env: str) -> Server:
+    """Migrate a fresh ledger and start `stopline serve` on a free port (2 workers)."""
+    env = {**environment(tmp_path), **extra_env}
     upgrade = subprocess.run(
         [*stopline_command(), "db", "upgrade"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
@@ -99,9 +97,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = Server(f"http://127.0.0.1:{port}", log, process)
     try:
         wait_healthy(running)
+    except BaseException:
+        stop(process)
+        raise
+    return running
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for the module; each test uses its own contact."""
+    running = start_server(tmp_path_factory.mktemp("serve"))
+    try:
         yield running
     finally:
-        stop(process)
+        stop(running.process)
 
 
 def wait_healthy(server: Server) -> None:
@@ -155,6 +164,7 @@ def consent(server: Server, phone: str, sender: str) -> dict[str, object]:
 
 
 def message(body: str, sid: str, contact: str = CONTACT) -> dict[str, str]:
+    """Twilio's form fields for a contact's text to SENDER."""
     return {"From": contact, "To": SENDER, "Body": body, "MessageSid": sid, "AccountSid": "AC1"}
 
 
@@ -196,3 +206,29 @@ def test_unsigned_or_forged_stop_is_refused(server: Server, signature: str | Non
     status, _ = post_twilio(server, message("STOP", "SM" + "2" * 32, contact), signature)
     assert status == 403
     assert consent(server, contact, SENDER)["status"] == "subscribed"
+
+
+def test_broken_rules_and_sighup_keep_the_last_good_rules(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yml"
+    rules.write_text((ROOT / "rules.yml").read_text())
+    running = start_server(
+        tmp_path, STOPLINE_RULES_PATH=str(rules), STOPLINE_RULES_RELOAD_INTERVAL="0.1"
+    )
+    try:
+        rules.write_text("keywords: [\n")  # someone saves a broken file
+        time.sleep(0.3)
+        for n, contact in enumerate(("+12065550150", "+12065550151", "+12065550152")):
+            params = message("STOP", f"SM{n:032d}", contact)
+            status, body = post_twilio(running, params, sign(running, params))
+            assert (status, "<Message>" in body) == (200, True)
+        # SIGHUP to gunicorn's master restarts the workers; they must boot with good rules
+        # (a worker failing to boot would halt the whole server).
+        os.kill(running.process.pid, signal.SIGHUP)
+        time.sleep(2)
+        params = message("STOP", "SM" + "9" * 32, "+12065550153")
+        status, body = post_twilio(running, params, sign(running, params))
+        assert (status, "<Message>" in body) == (200, True)
+        assert running.process.poll() is None, running.output()
+        assert "failed to boot" not in running.output()
+    finally:
+        stop(running.process)
