@@ -49,10 +49,19 @@ def _query(name: str) -> str | None:
     return value if value else None
 
 
+def _phone_query(name: str) -> str | None:
+    value = _query(name)
+    # An unencoded "+" in a query string arrives as a space: " 442071838750" can only have
+    # been "+442071838750", so take it as meant instead of misreading it as a US number.
+    if value and value[0] == " " and value[1:].isdigit():
+        return "+" + value[1:]
+    return value
+
+
 @bp.get("/consent/<phone>")
 def consent_status(phone: str) -> Response:
     """A contact's consent as seen from one sender (or the account)."""
-    status = state().services.consent.status(phone, _query("sender"))
+    status = state().services.consent.status(phone, _phone_query("sender"))
     return jsonify(status_json(status))
 
 
@@ -100,7 +109,7 @@ def opt_in(phone: str) -> Response:
     """Opt a contact back in, if the opt-out was not the contact's own."""
     app = state()
     outcome = app.services.consent.opt_in(
-        phone, _query("sender"), current_actor(), _query("reason")
+        phone, _phone_query("sender"), current_actor(), _query("reason")
     )
     app.metrics.decision(outcome, Source.API)
     return jsonify(outcome_json(outcome))
@@ -109,7 +118,7 @@ def opt_in(phone: str) -> Response:
 @bp.get("/optouts")
 def export() -> Response:
     """Every opted-out scope row as CSV (?since=, ?sender=)."""
-    sender = _query("sender")
+    sender = _phone_query("sender")
     rows = state().services.consent.export_optouts(parse_since(_query("since")), sender)
     return csv_response(iter(rows), sender)
 
@@ -129,5 +138,5 @@ def events(phone: str) -> Response:
 @bp.get("/reviews")
 def reviews() -> Response:
     """Open review items, optionally for one contact."""
-    found = state().services.consent.reviews(_query("phone"))
+    found = state().services.consent.reviews(_phone_query("phone"))
     return jsonify(reviews=[review_json(item) for item in found])

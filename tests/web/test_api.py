@@ -214,3 +214,10 @@ def test_api_body_over_its_own_limit_is_413(settings: Settings, services: Servic
     assert response.get_json()["error"] == "request_entity_too_large"
     # The token is checked first: a stranger's big body is not even read.
     assert client.post("/v1/consent/check", json=body).status_code == 401
+
+
+@pytest.mark.parametrize("sender", ["%2B442071838750", "+442071838750"])
+def test_an_unencoded_plus_in_the_query_is_read_as_meant(client: FlaskClient, sender: str) -> None:
+    response = client.get(f"/v1/consent/{CONTACT}?sender={sender}", headers=bearer())
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["sender"] == "+442071838750"
