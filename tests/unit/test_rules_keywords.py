@@ -35,6 +35,7 @@ OPT_OUT = [
     ("Who is this? STOP", "STOP", "en", Scope.SENDER),
     ("STOP. I never signed up", "STOP", "en", Scope.SENDER),
     ("I never signed up for this.\nSTOP", "STOP", "en", Scope.SENDER),
+    ("Loved it! STOP", "STOP", "en", Scope.SENDER),  # a reaction word, but no quotation
     ("Unsubscribe", "UNSUBSCRIBE", "en", Scope.SENDER),
     ("cancel", "CANCEL", "en", Scope.SENDER),
     ("END", "END", "en", Scope.SENDER),
@@ -164,6 +165,9 @@ REVIEW = [
     ("Wrong number", "wrong number"),
     ("No más mensajes por favor", "no más mensajes"),
     ("Arrêtez de m’envoyer des SMS", "arrêtez de m'envoyer"),
+    ("Stop all texts please", "stop all texts"),
+    ("How do I unsubscribe?", "unsubscribe"),
+    ("I want to opt-out of these", "opt out"),
 ]
 
 
