@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 
 import pytest
 from flask.testing import FlaskClient
 
+from core.errors import StoplineError
 from tests.web.helpers import BUSINESS, CONTACT, OTHER_BUSINESS, bearer, post_sms, sms
+from web.csv_export import parse_since
 
 
 def _rows(client: FlaskClient, query: str = "") -> list[dict[str, str]]:
@@ -50,3 +53,26 @@ def test_bad_export_filters_are_400(client: FlaskClient, query: str) -> None:
     response = client.get(f"/v1/optouts{query}", headers=bearer())
     assert response.status_code == 400
     assert response.is_json
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ("2026-01-31", datetime(2026, 1, 31, tzinfo=UTC)),
+        ("2026-01-31T09:30:00Z", datetime(2026, 1, 31, 9, 30, tzinfo=UTC)),
+        ("2026-01-31T09:30:00", datetime(2026, 1, 31, 9, 30, tzinfo=UTC)),
+        ("2026-01-31T11:30:00+02:00", datetime(2026, 1, 31, 9, 30, tzinfo=UTC)),
+        ("2026-01-31T11:30:00 02:00", datetime(2026, 1, 31, 9, 30, tzinfo=UTC)),  # bare "+"
+        ("2026-01-31 09:30", datetime(2026, 1, 31, 9, 30, tzinfo=UTC)),
+    ],
+)
+def test_parse_since(raw: str | None, expected: datetime | None) -> None:
+    assert parse_since(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["yesterday", "2026-13-01", "31/01/2026", "2026-01-31 x"])
+def test_parse_since_refuses_what_it_cannot_read(raw: str) -> None:
+    with pytest.raises(StoplineError, match="YYYY-MM-DD"):
+        parse_since(raw)

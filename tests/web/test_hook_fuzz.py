@@ -43,8 +43,8 @@ def test_unsigned_or_forged_never_500_and_never_change_state(
 ) -> None:  # fmt: skip
     before = _count(services)
     response = client.post(HOOK, data=MultiDict(form), headers=headers)
-    assert response.status_code in {400, 403, 413, 415}, response.get_data(as_text=True)
-    assert response.status_code != 500
+    # Whatever the body and headers, without a valid signature the answer is 403.
+    assert response.status_code == 403, response.get_data(as_text=True)
     assert _count(services) == before
 
 
