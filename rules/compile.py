@@ -7,22 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import RulesError, RulesProblem
-from core.model import Transition
 from core.phone import normalize_sender
 from rules.loader import read_rules_file
 from rules.normalize import normalize
 from rules.schema import FLOOR_HELP, FLOOR_OPT_IN, FLOOR_OPT_OUT, ReplyTexts, RulesFile
+from rules.transitions import Rule, transition_rules
 
 MAX_TESTS = 480  # durable's C code loops forever past ~512 equality tests in one ruleset
-CONTACT_ONLY = (
-    "This contact opted out by text; only the contact can re-subscribe, "
-    "by texting START, YES or UNSTOP."
-)
-NOT_PERMITTED = (
-    "This contact was opted out by {row_by}; rules.yml does not let an agent or the API "
-    "reverse that (commands.opt_in.may_reverse)."
-)
-ACTOR_REFUSED = "rules.yml does not let {actor} run {command} (commands.{command}.actors)."
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,19 +25,6 @@ class KeywordHit:
     intent: str
     scope: str
     language: str
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """One transition rule: equality tests on the facts, and the outcome when it fires."""
-
-    name: str
-    pri: int
-    when: tuple[tuple[str, str], ...]
-    transition: Transition
-    scope: str = "fact"  # "fact" = the scope in the facts; else a fixed "sender"/"account"
-    reply: str | None = None  # which reply to send: "opt_out", "opt_in" or "help"
-    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,85 +81,6 @@ def _replies(model: RulesFile) -> dict[tuple[str, str, str], str]:
             for lang, text in getattr(reply, intent).items():
                 out[(sender, intent, lang)] = text
     return out
-
-
-def transition_rules(model: RulesFile) -> tuple[Rule, ...]:
-    """The transition rules, in priority order; the last one catches every event."""
-    msg = (("kind", "message"),)
-    cmd = (("kind", "command"),)
-    rules: list[Rule] = []
-    for name in model.guards:
-        rules.append(Rule(f"guard:{name}", 0, (*msg, ("guard", name)), Transition.NONE))
-    out, opt_in = (("intent", "opt_out"),), (("intent", "opt_in"),)
-    rules += [
-        Rule(
-            "already_opted_out_by_contact",
-            0,
-            (*msg, *out, ("row_status", "opted_out"), ("row_by", "contact")),
-            Transition.NONE,
-        ),
-        Rule("opt_out", 0, (*msg, *out, ("reachable", "yes")), Transition.OPT_OUT, reply="opt_out"),
-        Rule("opt_out_no_reply", 0, (*msg, *out), Transition.OPT_OUT),
-        Rule(
-            "opt_in_account",
-            0,
-            (*msg, *opt_in, ("account_status", "opted_out")),
-            Transition.OPT_IN,
-            scope="account",
-            reply="opt_in",
-        ),
-        Rule(
-            "opt_in",
-            0,
-            (*msg, *opt_in, ("sender_status", "opted_out")),
-            Transition.OPT_IN,
-            scope="sender",
-            reply="opt_in",
-        ),
-        Rule("opt_in_not_needed", 0, (*msg, *opt_in), Transition.NONE),
-        Rule("help", 0, (*msg, ("intent", "help")), Transition.HELP, reply="help"),
-        Rule("review", 0, (*msg, ("intent", "review"), ("reachable", "yes")), Transition.REVIEW),
-        Rule("review_not_reachable", 0, (*msg, ("intent", "review")), Transition.NONE),
-        Rule("no_keyword", 0, msg, Transition.NONE),
-    ]
-    allowed = {"opt_out": model.commands.opt_out.actors, "opt_in": model.commands.opt_in.actors}
-    for command, actors in allowed.items():
-        for actor in ("contact", "agent", "api", "import"):
-            if actor not in actors:
-                rules.append(
-                    Rule(
-                        "actor_not_permitted",
-                        0,
-                        (*cmd, ("command", command), ("actor", actor)),
-                        Transition.REFUSE,
-                        reason=ACTOR_REFUSED,
-                    )
-                )
-    c_out, c_in = (*cmd, ("command", "opt_out")), (*cmd, ("command", "opt_in"))
-    rules += [
-        Rule("command_opt_out", 0, (*c_out, ("row_status", "subscribed")), Transition.OPT_OUT),
-        Rule("already_opted_out", 0, c_out, Transition.NONE),
-        Rule("not_opted_out", 0, (*c_in, ("row_status", "subscribed")), Transition.NONE),
-        Rule(
-            "contact_only",
-            0,
-            (*c_in, ("row_by", "contact")),
-            Transition.REFUSE,
-            reason=CONTACT_ONLY,
-        ),
-    ]
-    for source in model.commands.opt_in.may_reverse:
-        if source != "contact":  # the floor again, whatever the file says
-            rules.append(Rule("command_opt_in", 0, (*c_in, ("row_by", source)), Transition.OPT_IN))
-    rules += [
-        Rule("opt_in_not_permitted", 0, c_in, Transition.REFUSE, reason=NOT_PERMITTED),
-        Rule("no_rule", 0, (("_e", "1"),), Transition.NONE),
-    ]
-    # explicit, distinct priorities: durable's tie-break is undocumented
-    return tuple(
-        Rule(r.name, (i + 1) * 10, r.when, r.transition, r.scope, r.reply, r.reason)
-        for i, r in enumerate(rules)
-    )
 
 
 def compile_rules(model: RulesFile, content: bytes, file: str = "rules.yml") -> CompiledRules:

@@ -6,8 +6,9 @@ from abc import ABC, abstractmethod
 
 from core.errors import StoplineError
 from core.model import Decision, DecisionRequest
-from rules.compile import CompiledRules, Rule
+from rules.compile import CompiledRules
 from rules.facts import build_decision, build_facts
+from rules.transitions import Rule
 
 
 class EngineClosed(RuntimeError):

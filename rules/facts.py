@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.model import Decision, DecisionRequest, Scope, ScopeFacts, Status
-from rules.compile import CompiledRules, KeywordHit, Rule
+from rules.compile import CompiledRules, KeywordHit
 from rules.normalize import clauses, contains_words, is_typo, normalize, strip_fillers
+from rules.transitions import Rule
 
 _QUOTES = frozenset('"“”„‟«»「」『』＂')
 

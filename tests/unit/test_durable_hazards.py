@@ -15,8 +15,8 @@ import pytest
 from core.model import Command, Source, Transition
 from rules import MAX_TESTS, CompiledRules, RulesEngineError, build_engine, load_rules, normalize
 from rules import durable_engine as de
-from rules.compile import Rule
 from rules.engine import EngineClosed, PythonEngine
+from rules.transitions import Rule
 from tests.unit.test_rules_support import SHIPPED, command, message, out
 
 pytestmark = pytest.mark.skipif(not de.available(), reason="durable-rules does not import here")

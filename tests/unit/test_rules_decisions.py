@@ -6,7 +6,7 @@ import pytest
 
 from core.model import Command, Scope, ScopeFacts, Source, Transition
 from rules import RulesEngine, build_engine, load_rules, try_text
-from rules.compile import CONTACT_ONLY
+from rules.transitions import CONTACT_ONLY
 from tests.unit.test_rules_support import SHIPPED, SUBSCRIBED, command, message, out
 
 
