@@ -49,6 +49,7 @@ class RulesHolder:
         self._engine: RulesEngine = build_engine(load_rules(self.path), backend)  # may raise
         self._next_check = clock() + interval
         self._hup = False
+        self._closed = False
         self.last_error: str | None = None
         self.reloads = 0
         self.failures = 0
@@ -83,6 +84,8 @@ class RulesHolder:
             try:
                 return engine.decide(request)
             except EngineClosed:
+                if self._closed:
+                    raise
                 continue  # swapped by a reload between the read and the call: use the new one
 
     def check_now(self, wait: bool = True) -> bool:
@@ -141,5 +144,6 @@ class RulesHolder:
         return True
 
     def close(self) -> None:
-        """Free the engine in force."""
+        """Free the engine in force; decide() raises EngineClosed afterwards."""
+        self._closed = True
         self._engine.close()

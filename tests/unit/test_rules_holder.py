@@ -13,6 +13,7 @@ import pytest
 from core.errors import RulesError
 from core.model import Transition
 from rules import RulesHolder, load_rules
+from rules.engine import EngineClosed
 from tests.unit.test_rules_support import edited, message, shipped_text, write
 
 
@@ -66,6 +67,13 @@ def test_good_broken_fixed(tmp_path: Path, backend: str) -> None:
     assert holder.check_now() is True
     assert holder.version == v1 and holder.last_error is None and holder.reloads == 2
     holder.close()
+
+
+def test_a_closed_holder_refuses(tmp_path: Path) -> None:
+    holder = RulesHolder(write(tmp_path, shipped_text()))
+    holder.close()
+    with pytest.raises(EngineClosed):
+        holder.decide(message("STOP"))
 
 
 def test_broken_file_at_start_up_raises(tmp_path: Path) -> None:
