@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from core.config import Settings
 from core.db import Database
 from core.services import ConsentService
-from stopline.bootstrap import Services
-from tests.web.helpers import CONTACT, bearer, post_sms, sms
+from stopline.bootstrap import Services, build_services
+from tests.web.helpers import CONTACT, bearer, messages, post_sms, sms
 from web import create_app
 
 
@@ -118,3 +118,26 @@ def test_unexpected_error_is_500_json_without_a_trace(
     assert body["error"] == "internal_error"
     assert "secret" not in response.get_data(as_text=True)
     assert "secret internals" in caplog.text
+
+
+def test_a_broken_reload_shows_in_healthz_and_metrics_while_old_rules_serve(
+    settings: Settings, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yml"
+    rules.write_bytes(settings.rules_path.read_bytes())
+    services = build_services(settings.model_copy(update={"rules_path": rules}))
+    try:
+        client = create_app(settings, services).test_client()
+        version = services.rules.version
+        rules.write_text("keywords: [unclosed\n", encoding="utf-8")
+        assert services.rules.check_now() is False
+        response = client.get("/healthz")
+        assert response.status_code == 200  # the last good rules are still in force
+        body = response.get_json()["rules"]
+        assert body["version"] == version and body["failures"] == 1
+        assert body["last_error"] and "rules.yml" in body["last_error"]
+        metrics = client.get("/metrics").get_data(as_text=True)
+        assert "stopline_rules_reload_failures_total 1.0" in metrics
+        assert len(messages(post_sms(client, sms("STOP")))) == 1
+    finally:
+        services.close()
