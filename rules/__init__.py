@@ -3,7 +3,7 @@ by durable-rules (or the pure-Python evaluator of the same compiled rules)."""
 
 from rules.check import check_file, try_text
 from rules.compile import MAX_TESTS, CompiledRules, compile_rules, load_rules
-from rules.engine import PythonEngine, RulesEngine, RulesEngineError
+from rules.engine import EngineClosed, PythonEngine, RulesEngine, RulesEngineError
 from rules.factory import build_engine
 from rules.holder import RulesHolder
 from rules.normalize import normalize
@@ -11,6 +11,7 @@ from rules.normalize import normalize
 __all__ = [
     "MAX_TESTS",
     "CompiledRules",
+    "EngineClosed",
     "PythonEngine",
     "RulesEngine",
     "RulesEngineError",
