@@ -6,7 +6,9 @@ import sys
 from typing import Any
 
 import click
+from alembic.util import CommandError as AlembicError
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.config import Settings
 from core.errors import InvalidPhoneNumber, RulesError, StoplineError
@@ -32,6 +34,19 @@ class StoplineGroup(click.Group):
             fail(error.detail, 2)
         except StoplineError as error:
             fail(error.detail)
+        except SQLAlchemyError as error:
+            # The service maps what it expects; a bad URL or a missing driver lands here.
+            fail(f"database error: {first_line(error)}. Check STOPLINE_DATABASE_URL.")
+        except AlembicError as error:
+            fail(f"migration failed: {first_line(error)}")
+        except OSError as error:
+            fail(str(error))
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error, without SQLAlchemy's 'Background on this error' link."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 @click.group(cls=StoplineGroup, context_settings={"help_option_names": ["-h", "--help"]})

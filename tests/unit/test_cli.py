@@ -353,3 +353,25 @@ def test_banner_names_what_is_configured_and_what_to_set(
     for line in expected:
         assert line in text
     assert "listening on http://127.0.0.1:8000" in text
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["foo://nowhere", "sqlite:////nonexistent-dir/x.db", "postgresql+psycopg://u@127.0.0.1:1/x"],
+)
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["status", CONTACT], ["serve"]])
+def test_a_bad_database_url_is_a_clear_error(
+    stopline: Invoke, url: str, command: list[str]
+) -> None:
+    result = stopline(*command, STOPLINE_DATABASE_URL=url)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ")
+    assert "database" in result.stderr
+    no_traceback(result)
+
+
+def test_export_to_a_missing_directory_is_a_clear_error(ledger: Invoke, tmp_path: Path) -> None:
+    result = ledger("export", "--out", str(tmp_path / "missing" / "x.csv"))
+    assert result.exit_code == 1
+    assert "No such file or directory" in result.stderr
+    no_traceback(result)
