@@ -14,7 +14,7 @@ import click
 
 from core.config import Settings
 from core.model import ConsentStatus, Outcome
-from stopline.cli_common import operator, services_for
+from stopline.cli_common import fail, operator, services_for
 from stopline.cli_import import import_command
 
 __all__ = ["export_command", "import_command", "optin", "optout", "status"]
@@ -123,6 +123,8 @@ def export_command(
     settings: Settings, out: Path | None, since: datetime | None, sender: str | None
 ) -> None:
     """Export the opted-out list as CSV (streamed, safe to open in a spreadsheet)."""
+    if out is not None and not out.parent.is_dir():
+        fail(f"cannot write {out}: the directory {out.parent} does not exist.")
     since_utc = since.replace(tzinfo=UTC) if since is not None else None
     rows = services_for(settings).consent.export_optouts(since=since_utc, sender=sender)
     if out is None:

@@ -373,5 +373,5 @@ def test_a_bad_database_url_is_a_clear_error(
 def test_export_to_a_missing_directory_is_a_clear_error(ledger: Invoke, tmp_path: Path) -> None:
     result = ledger("export", "--out", str(tmp_path / "missing" / "x.csv"))
     assert result.exit_code == 1
-    assert "No such file or directory" in result.stderr
+    assert "does not exist" in result.stderr
     no_traceback(result)
