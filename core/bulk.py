@@ -58,9 +58,12 @@ def export_optouts(
     if sender is not None:
         query = query.where(consent.c.scope_key.in_([sender, ACCOUNT]))
     query = query.order_by(consent.c.since, consent.c.contact, consent.c.scope_key)
-    yield EXPORT_HEADER
     with database.stream() as conn:
-        for row in conn.execute(query):
+        # The query runs before the header is yielded, so a database that is down fails
+        # the first step (a clean 503) instead of cutting a CSV off after its header.
+        result = conn.execute(query)
+        yield EXPORT_HEADER
+        for row in result:
             account = row.scope_key == ACCOUNT
             yield (
                 row.contact,

@@ -31,7 +31,8 @@ class Services:
     consent: ConsentService
 
     def close(self) -> None:
-        """Release the database's connections."""
+        """Release the database's connections and the rules engine."""
+        self.rules.close()
         self.database.dispose()
 
 
