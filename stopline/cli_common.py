@@ -36,7 +36,11 @@ def services_for(settings: Settings) -> Services:
     from stopline.serve import ensure_migrated
 
     ensure_migrated(settings)  # "run stopline db upgrade" beats "no such table: consent"
-    return build_services(settings)
+    services = build_services(settings)
+    # Free the rules engine and the pool when the command ends (many commands run in one
+    # process under tests).
+    click.get_current_context().call_on_close(services.close)
+    return services
 
 
 def safe_url(url: str) -> str:

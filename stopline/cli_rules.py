@@ -97,11 +97,14 @@ def try_(
     if by is not None and status != Status.OPTED_OUT.value:
         raise click.UsageError("--by needs --status opted_out.")
     engine = build_engine(load_rules(file or settings.rules_path))
-    decision = try_text(
-        engine, text,
-        sender=normalize_sender(sender, settings.default_region), contact=contact,
-        status=status, by=by, scope=scope,
-    )  # fmt: skip
+    try:
+        decision = try_text(
+            engine, text,
+            sender=normalize_sender(sender, settings.default_region), contact=contact,
+            status=status, by=by, scope=scope,
+        )  # fmt: skip
+    finally:
+        engine.close()
     if as_json:
         click.echo(json.dumps(decision_json(decision), indent=2, ensure_ascii=False))
     else:
