@@ -375,3 +375,16 @@ def test_export_to_a_missing_directory_is_a_clear_error(ledger: Invoke, tmp_path
     assert result.exit_code == 1
     assert "does not exist" in result.stderr
     no_traceback(result)
+
+
+@pytest.mark.postgres
+def test_upgrade_optout_export_on_postgresql(stopline: Invoke, pg_schema_url: str) -> None:
+    def run(*args: str) -> Result:
+        return stopline(*args, STOPLINE_DATABASE_URL=pg_schema_url)
+
+    assert run("db", "upgrade").exit_code == 0
+    assert run("db", "upgrade").exit_code == 0  # idempotent
+    assert run("optout", CONTACT, "--sender", SENDER, "--reason", "pg").exit_code == 0
+    status = json.loads(run("status", CONTACT, "--sender", SENDER, "--json").stdout)
+    assert status["status"] == "opted_out"
+    assert CONTACT in run("export").stdout
