@@ -41,6 +41,24 @@ def _typo(rules: CompiledRules, body: str) -> Match | None:
     return None
 
 
+def _only_opt_out_words(rules: CompiledRules, body: str) -> list[KeywordHit]:
+    """The keywords of a body made only of opt-out keywords and fillers ("STOP STOP STOP")."""
+    tokens, hits = body.split(), []
+    fillers = {" ".join(f) for f in rules.fillers}
+    while tokens:
+        for size in (3, 2, 1):
+            piece = " ".join(tokens[:size])
+            hit = rules.keywords.get(piece)
+            if len(tokens) >= size and (piece in fillers or (hit and hit.intent == "opt_out")):
+                if hit is not None:
+                    hits.append(hit)
+                tokens = tokens[size:]
+                break
+        else:
+            return []
+    return hits
+
+
 def match_text(rules: CompiledRules, text: str) -> Match:
     """Classify a message: keyword (whole body, or an opt-out clause), review phrase, typo, none."""
     words = normalize(text)
@@ -51,6 +69,7 @@ def match_text(rules: CompiledRules, text: str) -> Match:
         return Match(hit.intent, hit, guard)
     found = [rules.keywords.get(strip_fillers(c, rules.fillers)) for c in clauses(text)]
     outs = [h for h in found if h is not None and h.intent == "opt_out"]
+    outs = outs or _only_opt_out_words(rules, body)
     if outs:
         # several opt-out clauses: the broadest scope wins ("STOP. STOP ALL" covers the account)
         best = next((h for h in outs if h.scope == "account"), outs[0])

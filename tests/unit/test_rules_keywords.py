@@ -36,6 +36,10 @@ OPT_OUT = [
     ("STOP. I never signed up", "STOP", "en", Scope.SENDER),
     ("I never signed up for this.\nSTOP", "STOP", "en", Scope.SENDER),
     ("Loved it! STOP", "STOP", "en", Scope.SENDER),  # a reaction word, but no quotation
+    ("STOP STOP STOP", "STOP", "en", Scope.SENDER),  # repeated keywords
+    ("stop stop please", "STOP", "en", Scope.SENDER),
+    ("stop cancel", "STOP", "en", Scope.SENDER),
+    ("stop all stop", "STOP ALL", "en", Scope.ACCOUNT),
     ("Unsubscribe", "UNSUBSCRIBE", "en", Scope.SENDER),
     ("cancel", "CANCEL", "en", Scope.SENDER),
     ("END", "END", "en", Scope.SENDER),
@@ -168,6 +172,7 @@ REVIEW = [
     ("Stop all texts please", "stop all texts"),
     ("How do I unsubscribe?", "unsubscribe"),
     ("I want to opt-out of these", "opt out"),
+    ("Stop it!", "stop it"),
 ]
 
 
