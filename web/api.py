@@ -140,3 +140,13 @@ def reviews() -> Response:
     """Open review items, optionally for one contact."""
     found = state().services.consent.reviews(_phone_query("phone"))
     return jsonify(reviews=[review_json(item) for item in found])
+
+
+@bp.post("/reviews/<int:review_id>/decision")
+def decide_review(review_id: int) -> Response:
+    """Close a review item: {"opt_out": true} opts the contact out, false dismisses it."""
+    opt_out = _body().get("opt_out")
+    if not isinstance(opt_out, bool):
+        raise BadInput('"opt_out" must be true (an opt-out) or false (not an opt-out).')
+    item = state().services.consent.decide_review(review_id, opt_out, current_actor())
+    return jsonify(review_json(item))

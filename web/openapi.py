@@ -27,6 +27,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         401: "Missing or wrong bearer token",
         403: "Not allowed (e.g. opting in a contact's own opt-out)",
         404: "Not found",
+        409: "Conflict (the review item was already decided)",
         413: "Body too large",
         503: "Not configured, or the database is unavailable (retry)",
     }
@@ -126,6 +127,15 @@ _PATHS: dict[str, Any] = {
         "responses": {"200": _json({"type": "object", "properties": {
             "reviews": {"type": "array", "items": _ref("Review")}}}, "Open items"),
             **_errors(*_API_ERRORS)}}},
+    "/v1/reviews/{review_id}/decision": {"post": {
+        "summary": "Decide a review item; the first decision wins (409 after that)",
+        "parameters": [{"name": "review_id", "in": "path", "required": True,
+                        "schema": {"type": "integer"}}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["opt_out"],
+            "properties": {"opt_out": {"type": "boolean"}}}}}},
+        "responses": {"200": _json(_ref("Review"), "Closed"),
+                      **_errors(*_API_ERRORS, 404, 409)}}},
     "/healthz": {"get": {"summary": "Database and rules health", "security": [],
                          "responses": {"200": {"description": "Healthy"},
                                        "503": {"description": "Degraded"}}}},

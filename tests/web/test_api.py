@@ -205,6 +205,23 @@ def test_reviews_list_open_items(client: FlaskClient) -> None:
     assert client.get("/v1/reviews", headers=bearer()).get_json()["reviews"] == [item]
 
 
+def test_a_review_is_decided_once_and_the_api_token_is_the_actor(client: FlaskClient) -> None:
+    post_sms(client, sms("please stop texting me"))
+    (item,) = client.get("/v1/reviews", headers=bearer()).get_json()["reviews"]
+    url = f"/v1/reviews/{item['id']}/decision"
+    assert client.post(url, json={"opt_out": "yes"}, headers=bearer()).status_code == 400
+    decided = client.post(url, json={"opt_out": True}, headers=bearer())
+    assert decided.status_code == 200
+    assert decided.get_json()["decided_by"] == "tests" and decided.get_json()["status"] == "closed"
+    again = client.post(url, json={"opt_out": False}, headers=bearer())
+    assert again.status_code == 409 and "tests" in again.get_json()["detail"]
+    status = client.get(f"/v1/consent/{CONTACT}?sender={BUSINESS}", headers=bearer()).get_json()
+    assert status["status"] == "opted_out" and status["opted_out_by"] == "contact"
+    assert client.get("/v1/reviews", headers=bearer()).get_json()["reviews"] == []
+    missing = client.post("/v1/reviews/999999/decision", json={"opt_out": True}, headers=bearer())
+    assert missing.status_code == 404
+
+
 def test_api_body_over_its_own_limit_is_413(settings: Settings, services: Services) -> None:
     small = settings.model_copy(update={"max_api_body": 1000})
     client = create_app(small, services).test_client()
