@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -91,7 +92,7 @@ def test_openapi_describes_the_api(client: FlaskClient) -> None:
 def test_openapi_lists_every_route(app: Flask) -> None:
     doc = app.test_client().get("/openapi.json").get_json()
     routes = {
-        rule.rule.replace("<", "{").replace(">", "}")
+        re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)  # "<int:id>" is "{id}" in OpenAPI
         for rule in app.url_map.iter_rules()
         if rule.endpoint != "static" and rule.rule != "/openapi.json"
     }
