@@ -11,8 +11,8 @@ from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
 from core.errors import InvalidPhoneNumber
 
 MAX_INPUT = 64
-_CANONICAL_NANP = re.compile(r"\+1(\d{10})")
-_SHORT_CODE = re.compile(r"\d{5,6}")
+_CANONICAL_NANP = re.compile(r"\+1([0-9]{10})")
+_SHORT_CODE = re.compile(r"[0-9]{5,6}")
 _NUMBER_TYPES = (
     "fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost",
     "personal_number", "voip", "pager", "uan", "voicemail",
@@ -36,7 +36,8 @@ def _nanp_valid() -> re.Pattern[str]:
             desc = getattr(metadata, kind)
             if desc is not None and desc.national_number_pattern:
                 patterns.append(f"(?:{desc.national_number_pattern})")
-    return re.compile("|".join(patterns))
+    # ASCII: only 0-9 are digits here, so a number in other scripts takes the full parse.
+    return re.compile("|".join(patterns), re.ASCII)
 
 
 def example_number(region: str = "US") -> str:
