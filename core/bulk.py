@@ -11,7 +11,7 @@ from sqlalchemy import and_, select
 
 from core import ledger
 from core.db import Database
-from core.errors import InvalidPhoneNumber
+from core.errors import InvalidInput, InvalidPhoneNumber
 from core.model import (
     ACCOUNT,
     Actor,
@@ -25,6 +25,7 @@ from core.model import (
 from core.phone import normalize_phone, normalize_sender
 from core.ports import Decider
 from core.tables import consent
+from core.text import clean_name, clean_text
 from core.transitions import Context, plan
 
 EXPORT_HEADER = (
@@ -34,7 +35,7 @@ EXPORT_HEADER = (
 PHONE_KEYS = ("phone", "number", "phone_number", "mobile", "contact", "msisdn")
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CHUNK = 2000
-MAX_ERRORS = 20
+MAX_ERRORS = 1000
 
 
 def neutralise(cell: str | None) -> str:
@@ -87,11 +88,19 @@ def _field(row: Mapping[str, str | None], *keys: str) -> str:
     return ""
 
 
-def _parse_time(text: str) -> datetime | None:
+def _parse_time(text: str, now: datetime) -> datetime | None:
     if not text:
         return None
-    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            f'"{text[:40]}" is not a date: write it as YYYY-MM-DD or an ISO 8601 time'
+        ) from None
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if parsed > now:
+        raise InvalidInput(f'"{text[:40]}" is in the future: an opt-out date must be in the past')
+    return parsed
 
 
 def import_optouts(
@@ -107,27 +116,32 @@ def import_optouts(
     """Load an opt-out list in chunks; each row is decided by the rules like an agent's opt-out."""
     taken = skipped = invalid = 0
     errors: list[str] = []
+    actor = Actor(actor.source, clean_name(actor.name))
     seen: set[tuple[str, str]] = set()
     numbered = enumerate(rows, start=2)  # row 1 is the header
     while chunk := list(islice(numbered, CHUNK)):
         parsed: list[tuple[str, str | None, str | None, datetime | None]] = []
+        now = clock()
         for line, row in chunk:
+            if not any(value and value.strip() for value in row.values()):
+                continue  # a blank line is nothing to import, not an invalid row
             try:
                 contact = normalize_phone(_field(row, *PHONE_KEYS), region)
                 sender_raw = _field(row, "sender", "from", "business_number")
                 sender = normalize_sender(sender_raw, region) if sender_raw else None
-                since = _parse_time(_field(row, "opted_out_at", "date", "since"))
-            except (InvalidPhoneNumber, ValueError) as exc:
+                since = _parse_time(_field(row, "opted_out_at", "date", "since"), now)
+            except (InvalidPhoneNumber, InvalidInput) as exc:
                 invalid += 1
                 if len(errors) < MAX_ERRORS:
-                    errors.append(f"row {line}: {getattr(exc, 'message', exc)}")
+                    errors.append(f"row {line}: {exc.message}")
                 continue
             key = (contact, sender or ACCOUNT)
             if key in seen:
                 skipped += 1
                 continue
             seen.add(key)
-            parsed.append((contact, sender, _field(row, "reason", "note") or None, since))
+            reason = clean_text(_field(row, "reason", "note")) or None
+            parsed.append((contact, sender, reason, since))
         done, passed = _import_chunk(database, decider, parsed, actor, clock)
         taken += done
         skipped += passed

@@ -31,6 +31,12 @@ class InvalidPhoneNumber(StoplineError):
         )
 
 
+class InvalidInput(StoplineError):
+    """A value that cannot be stored as given (too long, wrong shape)."""
+
+    code = "invalid_input"
+
+
 class NotAllowed(StoplineError):
     """An action the actor may not take (e.g. opting in a contact's own opt-out)."""
 

@@ -74,6 +74,13 @@ def _parse(raw: str, region: str) -> str:
         raise InvalidPhoneNumber(raw, "it is empty", example_number(region))
     if len(text) > MAX_INPUT:
         raise InvalidPhoneNumber(raw[:MAX_INPUT] + "…", "it is too long", example_number(region))
+    if text[:4].lower() == "tel:":
+        text = text[4:]
+    if any(ch.isalpha() for ch in text):
+        # phonenumbers reads letters as a keypad (1-800-FLOWERS, or O for 0): a typo would
+        # silently become someone else's number.
+        reason = "it contains letters; write the number in digits only"
+        raise InvalidPhoneNumber(raw, reason, example_number(region))
     try:
         parsed = phonenumbers.parse(text, region.upper())
     except phonenumbers.NumberParseException as exc:

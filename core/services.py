@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +12,13 @@ from sqlalchemy.exc import IntegrityError
 
 from core import bulk, ledger
 from core.db import Database
-from core.errors import Conflict, DatabaseUnavailable, InvalidPhoneNumber, NotFound
+from core.errors import (
+    Conflict,
+    DatabaseUnavailable,
+    InvalidInput,
+    InvalidPhoneNumber,
+    NotFound,
+)
 from core.model import (
     ACCOUNT,
     Actor,
@@ -33,6 +40,7 @@ from core.model import (
 )
 from core.phone import normalize_phone, normalize_sender
 from core.ports import Decider
+from core.text import MESSAGE_ID_LIMIT, clean_name, clean_text
 from core.transitions import Context, Plan, plan, refusal
 
 Clock = Callable[[], datetime]
@@ -58,6 +66,13 @@ class ConsentService:
         """Decide and record a contact's text; a retried carrier message gets the first answer."""
         contact = normalize_phone(message.contact, self.region)
         sender = normalize_sender(message.sender, self.region)
+        if not 0 < len(message.message_id) <= MESSAGE_ID_LIMIT:
+            raise InvalidInput(
+                f"the carrier's message id must be 1 to {MESSAGE_ID_LIMIT} characters long",
+                detail=f"message id of {len(message.message_id)} characters refused; "
+                f"carriers' ids (Twilio's MessageSid) are 34 characters.",
+            )
+        message = replace(message, body=clean_text(message.body) or "")
         try:
             return self._receive(message, contact, sender)
         except IntegrityError:
@@ -135,6 +150,7 @@ class ConsentService:
         contact = normalize_phone(phone, self.region)
         sender_key = normalize_sender(sender, self.region) if sender else None
         scope = Scope.SENDER if sender_key else Scope.ACCOUNT
+        actor, reason = Actor(actor.source, clean_name(actor.name)), clean_text(reason)
         with self.database.write([contact]) as conn:
             rows = ledger.scope_rows(conn, contact)
             decision = self.decider.decide(
@@ -228,6 +244,9 @@ class ConsentService:
 
     def decide_review(self, review_id: int, opt_out: bool, actor: Actor) -> ReviewItem:
         """Close a review item: the first agent decides; a second decision is a Conflict."""
+        if not 0 < review_id < 2**62:  # beyond any id the ledger hands out (and its BIGINT)
+            raise NotFound(f"there is no review item {review_id}")
+        actor = Actor(actor.source, clean_name(actor.name))
         with self.database.read() as conn:
             item = ledger.get_review(conn, review_id)
         if item is None:

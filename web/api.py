@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from werkzeug.exceptions import BadRequest
 
 from core.model import CheckResult, Source
 from core.phone import normalize_phone
@@ -24,7 +25,14 @@ bp.before_request(cap_api_body)
 
 def _body() -> dict[str, Any]:
     # force=True: curl's default form content type must not turn a JSON body into a 415.
-    body = request.get_json(force=True)
+    try:
+        body = request.get_json(force=True)
+    except BadRequest as exc:
+        cause = exc.__cause__ or exc.__context__
+        why = f" ({cause})" if isinstance(cause, ValueError) else ""
+        raise BadInput(f"The request body is not valid JSON{why}.") from None
+    except RecursionError:
+        raise BadInput("The request body nests JSON too deeply.") from None
     if not isinstance(body, dict):
         raise BadInput("The request body must be a JSON object.")
     return body

@@ -10,7 +10,14 @@ import pytest
 from sqlalchemy import text
 
 from core.db import Database
-from core.errors import Conflict, DatabaseUnavailable, InvalidPhoneNumber, NotAllowed, NotFound
+from core.errors import (
+    Conflict,
+    DatabaseUnavailable,
+    InvalidInput,
+    InvalidPhoneNumber,
+    NotAllowed,
+    NotFound,
+)
 from core.model import Action, Actor, InboundMessage, Scope, Source, Status
 from core.services import ConsentService
 from tests.fakes import FixedClock, TextDecider
@@ -220,3 +227,43 @@ def test_a_database_that_is_down_is_reported_as_unavailable() -> None:
         text_in(service, "STOP")
     assert down.ping() != "ok"
     down.dispose()
+
+
+def test_text_no_database_can_hold_is_cleaned_not_lost(service: ConsentService) -> None:
+    # PostgreSQL refuses NUL in text, and a lone surrogate cannot be encoded: the opt-out
+    # must still be stored, with the rest of the words as written.
+    outcome = text_in(service, "STOP\x00")
+    assert outcome.changed and not service.can_send(CONTACT, SENDER)
+    assert service.events(CONTACT)[0].message_text == "STOP"
+    service.opt_out("+12065550101", None, Actor(Source.API, "crm\x00"), reason="cut \ud800 off")
+    event = service.events("+12065550101")[0]
+    assert event.actor == "crm" and event.reason == "cut ? off"
+
+
+def test_an_overlong_message_id_is_refused_before_anything_is_stored(
+    service: ConsentService,
+) -> None:
+    with pytest.raises(InvalidInput, match="message id"):
+        text_in(service, "STOP", sid="SM" + "x" * 60_000)
+    assert service.can_send(CONTACT, SENDER)
+
+
+@pytest.mark.parametrize("review_id", [0, -1, 2**63, 10**30])
+def test_impossible_review_ids_are_not_found(service: ConsentService, review_id: int) -> None:
+    with pytest.raises(NotFound):
+        service.decide_review(review_id, True, AGENT)
+
+
+def test_import_refuses_future_and_unreadable_dates_and_ignores_blank_rows(
+    service: ConsentService, clock: FixedClock
+) -> None:
+    rows = [
+        {"phone": "+12065550101", "opted_out_at": "2030-01-01"},
+        {"phone": "+12065550102", "opted_out_at": "yesterday"},
+        {"phone": "", "reason": " "},
+        {"phone": "+12065550103", "opted_out_at": "2026-11-01T10:00:00Z"},
+    ]
+    summary = service.import_optouts(rows, Actor(Source.IMPORT, "list.csv"))
+    assert (summary.taken, summary.skipped, summary.invalid) == (1, 0, 2)
+    assert "future" in summary.errors[0] and "YYYY-MM-DD" in summary.errors[1]
+    assert service.can_send("+12065550101", SENDER)

@@ -33,6 +33,7 @@ VALID = [
     ("+1٢٠٦٥٥٥٠١٠٠", "US", "+12065550100"),  # Arabic-Indic digits
     ("+120١2000000", "US", "+12012000000"),  # mixed scripts never reach the fast path as is
     ("＋１２０６５５５０１００", "US", "+12065550100"),  # full-width
+    ("tel:+12065550100", "US", "+12065550100"),
 ]
 
 INVALID = [
@@ -44,12 +45,15 @@ INVALID = [
     ("+15555550100", "no such"),  # 555 is not an area code
     ("+19995550100", "no such"),
     ("555-0100", "no such number"),
-    ("not a number", "not a phone number"),
+    ("not a number", "letters"),
     ("", "empty"),
     ("   ", "empty"),
     ("+", "phone number"),
     ("1" * 200, "too long"),
     ("+1206555010\x00", "phone number"),
+    ("+1 206 555 O1OO", "letters"),  # capital O for zero: never a keypad translation
+    ("1-800-FLOWERS", "letters"),
+    ("206 555 0100 ext 12", "letters"),  # a text cannot reach an extension
 ]
 
 

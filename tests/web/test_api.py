@@ -238,3 +238,20 @@ def test_an_unencoded_plus_in_the_query_is_read_as_meant(client: FlaskClient, se
     response = client.get(f"/v1/consent/{CONTACT}?sender={sender}", headers=bearer())
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["sender"] == "+442071838750"
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [(b"[" * 100_000, "too deeply"), (b"{bad json", "not valid JSON"), (b"", "not valid JSON")],
+    ids=["nested", "malformed", "empty"],
+)
+def test_hostile_json_is_a_clear_400(client: FlaskClient, body: bytes, detail: str) -> None:
+    response = client.post("/v1/consent/check", data=body, headers=bearer())
+    assert response.status_code == 400
+    assert detail in response.get_json()["detail"]
+
+
+def test_impossible_review_id_is_404_not_500(client: FlaskClient) -> None:
+    url = f"/v1/reviews/{2**63}/decision"
+    response = client.post(url, json={"opt_out": True}, headers=bearer())
+    assert response.status_code == 404
