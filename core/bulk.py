@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import islice
 from typing import Any
 
 from sqlalchemy import and_, select
 
 from core import ledger
+from core.dates import parse_moment
 from core.db import Database
 from core.errors import InvalidInput, InvalidPhoneNumber
 from core.model import (
@@ -91,13 +92,7 @@ def _field(row: Mapping[str, str | None], *keys: str) -> str:
 def _parse_time(text: str, now: datetime) -> datetime | None:
     if not text:
         return None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(
-            f'"{text[:40]}" is not a date: write it as YYYY-MM-DD or an ISO 8601 time'
-        ) from None
-    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = parse_moment(text)
     if parsed > now:
         raise InvalidInput(f'"{text[:40]}" is in the future: an opt-out date must be in the past')
     return parsed

@@ -29,7 +29,6 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "reason": ("reason", "note", "notes", "comment"),
     "opted_out_at": ("opted_out_at", "opted_out", "date", "since", "timestamp", "created_at"),
 }
-SHOWN_ERRORS = 10
 
 
 def canonical(header: str) -> str:
@@ -60,11 +59,21 @@ def count_lines(path: Path) -> int:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
+def dialect_of(path: Path) -> type[csv.Dialect] | csv.Dialect:
+    """The file's CSV dialect: commas, or the semicolons and tabs of European spreadsheets."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        sample = handle.read(64 * 1024)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    except csv.Error:
+        return csv.excel  # one column, or nothing to tell: plain CSV
+
+
 def plan_columns(path: Path) -> dict[str, int] | None:
     """Read the header: column positions by service name, or None for a bare list of numbers."""
     # utf-8-sig: spreadsheets often save a byte-order mark before the first header.
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        first = next(csv.reader(handle), None)
+        first = next(csv.reader(handle, dialect_of(path)), None)
     if first is None:
         fail(f"{path} is empty.")
     mapping = column_map(first)
@@ -85,7 +94,7 @@ def read_rows(
     """Yield rows keyed by the service's column names (a bare list has no header to skip)."""
     index = columns if columns is not None else {"phone": 0}
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(handle, dialect_of(path))
         if columns is not None:
             next(reader, None)
         # Blank lines are passed on too: the service numbers rows, and its error messages
@@ -126,7 +135,8 @@ def print_summary(file: Path, summary: ImportSummary) -> None:
         f"{file.name}: {summary.taken} taken, {summary.skipped} skipped (already opted out), "
         f"{summary.invalid} invalid."
     )
-    for error in summary.errors[:SHOWN_ERRORS]:
+    for error in summary.errors:
         click.echo(f"  {error}", err=True)
-    if len(summary.errors) > SHOWN_ERRORS:
-        click.echo(f"  ... and {len(summary.errors) - SHOWN_ERRORS} more.", err=True)
+    if summary.invalid > len(summary.errors):
+        unlisted = summary.invalid - len(summary.errors)
+        click.echo(f"  ... and {unlisted} more invalid rows (only the first are listed).", err=True)

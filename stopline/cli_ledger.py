@@ -6,13 +6,15 @@ import csv
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
 import click
 
 from core.config import Settings
+from core.dates import parse_moment
+from core.errors import InvalidInput
 from core.model import ConsentStatus, Outcome
 from stopline.cli_common import fail, operator, services_for
 from stopline.cli_import import import_command
@@ -20,7 +22,6 @@ from stopline.cli_import import import_command
 __all__ = ["export_command", "import_command", "optin", "optout", "status"]
 
 SENDER_HELP = "The business number (or short code); omit for the whole account."
-DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
 
 
 def describe(status: ConsentStatus) -> list[str]:
@@ -103,6 +104,15 @@ def optin(settings: Settings, phone: str, sender: str | None, reason: str | None
     report(outcome, f"Opted in {outcome.status.phone}", "Already subscribed")
 
 
+def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_moment(value)
+    except InvalidInput as exc:
+        raise click.BadParameter(exc.message) from None
+
+
 @click.command("export")
 @click.option(
     "--out",
@@ -113,9 +123,9 @@ def optin(settings: Settings, phone: str, sender: str | None, reason: str | None
 )
 @click.option(
     "--since",
-    type=click.DateTime(DATE_FORMATS),
+    callback=_since,
     default=None,
-    help="Only opt-outs made at or after this date (UTC), e.g. 2025-04-11.",
+    help="Only opt-outs made at or after this date or ISO 8601 time (UTC), e.g. 2025-04-11.",
 )
 @click.option("--sender", default=None, help="Only opt-outs that cover this sender number.")
 @click.pass_obj
@@ -125,8 +135,7 @@ def export_command(
     """Export the opted-out list as CSV (streamed, safe to open in a spreadsheet)."""
     if out is not None and not out.parent.is_dir():
         fail(f"cannot write {out}: the directory {out.parent} does not exist.")
-    since_utc = since.replace(tzinfo=UTC) if since is not None else None
-    rows = services_for(settings).consent.export_optouts(since=since_utc, sender=sender)
+    rows = services_for(settings).consent.export_optouts(since=since, sender=sender)
     if out is None:
         count = write_csv(rows, sys.stdout)
         click.echo(f"{count} opt-out(s) exported.", err=True)

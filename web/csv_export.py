@@ -6,13 +6,12 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Iterator
-from contextlib import suppress
 from datetime import UTC, datetime
 from itertools import chain
 
 from flask import Response
 
-from web.errors import BadInput
+from core.dates import parse_moment
 
 
 def parse_since(raw: str | None) -> datetime | None:
@@ -20,20 +19,10 @@ def parse_since(raw: str | None) -> datetime | None:
     if raw is None or not raw.strip():
         return None
     text = raw.strip()
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        moment = None
-    if moment is None and " " in text:
+    if " " in text and "T" in text:
         # "+02:00" sent unencoded in a query string arrives as " 02:00".
-        with suppress(ValueError):
-            moment = datetime.fromisoformat(text.replace(" ", "+"))
-    if moment is None:
-        raise BadInput(
-            f"since={raw!r} is not a date or time. Use YYYY-MM-DD or an ISO-8601 time, "
-            "for example 2026-01-31 or 2026-01-31T09:30:00Z."
-        )
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        text = text.replace(" ", "+")
+    return parse_moment(text)
 
 
 def _lines(rows: Iterable[tuple[str, ...]], batch: int = 500) -> Iterator[str]:

@@ -278,6 +278,34 @@ def test_import_a_bare_list_of_numbers(ledger: Invoke, tmp_path: Path) -> None:
     assert "2 taken" in result.stdout
 
 
+@pytest.mark.parametrize("delimiter", [";", "\t", ","])
+def test_import_reads_semicolon_and_tab_separated_files(
+    ledger: Invoke, tmp_path: Path, delimiter: str
+) -> None:
+    source = tmp_path / "excel.csv"
+    source.write_text(
+        f"Phone{delimiter}Reason\n+12065550108{delimiter}old list\n\n2065550109{delimiter}x\n"
+    )
+    result = ledger("import", str(source))
+    assert result.exit_code == 0, result.output
+    assert "2 taken, 0 skipped (already opted out), 0 invalid" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "since", ["2026-01-01T09:30:00Z", "2026-01-01T09:30:00+02:00", "2026-01-01"]
+)
+def test_export_since_takes_iso_times(ledger: Invoke, since: str) -> None:
+    assert ledger("optout", CONTACT, "--reason", "x").exit_code == 0
+    result = ledger("export", "--since", since)
+    assert result.exit_code == 0, result.output
+    assert len(list(csv.reader(io.StringIO(result.stdout)))) == 2
+
+
+def test_export_since_nonsense_says_which_forms_work(ledger: Invoke) -> None:
+    result = ledger("export", "--since", "yesterday")
+    assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [("name,email\nann,a@example.com\n", "no phone column"), ("", "is empty")],
