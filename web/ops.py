@@ -32,6 +32,8 @@ def _text(value: object) -> str | None:
 
 def _rules(app: AppState) -> dict[str, Any]:
     holder = app.services.rules
+    # Look at the file now, so /healthz shows a broken rules.yml even before a message comes.
+    holder.check_now(wait=False)
     loaded_at = getattr(holder, "loaded_at", None)
     return {
         "version": getattr(holder, "version", None),
