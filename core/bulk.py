@@ -17,6 +17,7 @@ from core.model import (
     ACCOUNT,
     Actor,
     Command,
+    Decision,
     DecisionRequest,
     ImportSummary,
     Scope,
@@ -158,22 +159,26 @@ def _import_chunk(
     scopes: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     taken = skipped = 0
+    decisions: dict[DecisionRequest, Decision] = {}
     with database.write(contacts) as conn:
         current = _rows_of(conn, contacts)
         now = clock()
         for contact, sender, reason, since in parsed:
             rows = current.setdefault(contact, {})
             scope = Scope.SENDER if sender else Scope.ACCOUNT
-            decision = decider.decide(
-                DecisionRequest(
-                    actor=actor.source,
-                    sender=sender,
-                    sender_state=ledger.facts(rows, sender),
-                    account_state=ledger.facts(rows, ACCOUNT),
-                    command=Command.OPT_OUT,
-                    scope=scope,
-                )
+            request = DecisionRequest(
+                actor=actor.source,
+                sender=sender,
+                sender_state=ledger.facts(rows, sender),
+                account_state=ledger.facts(rows, ACCOUNT),
+                command=Command.OPT_OUT,
+                scope=scope,
             )
+            # Most rows of a list share the same facts; the rules' answer for a fact set is
+            # asked once per chunk instead of once per row.
+            decision = decisions.get(request)
+            if decision is None:
+                decision = decisions[request] = decider.decide(request)
             if decision.transition is not Transition.OPT_OUT:
                 skipped += 1
                 continue
