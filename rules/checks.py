@@ -5,7 +5,13 @@ from __future__ import annotations
 from core.errors import InvalidPhoneNumber
 from core.phone import normalize_sender
 from rules.normalize import normalize
-from rules.schema import FLOOR_HELP, FLOOR_OPT_IN, FLOOR_OPT_OUT, RulesFile
+from rules.schema import (
+    FLOOR_HELP,
+    FLOOR_IN_A_SENTENCE,
+    FLOOR_OPT_IN,
+    FLOOR_OPT_OUT,
+    RulesFile,
+)
 
 Problem = tuple[tuple[str | int, ...], str]
 
@@ -56,6 +62,16 @@ def _floor_problems(model: RulesFile, seen: dict[str, tuple[str, str]]) -> list[
                     f'"{word}" must be an {intent} keyword (the legal floor), not {found[1]}',
                 )
             )
+    for word in FLOOR_IN_A_SENTENCE:
+        found = seen.get(normalize(word))
+        if found and model.keywords[found[0]].in_a_sentence != "opt_out":
+            problems.append(
+                (
+                    ("keywords", found[0], "in_a_sentence"),
+                    f'"{word}" must opt out inside a longer message too ("STOP. I never '
+                    'signed up"); write in_a_sentence: opt_out or move the word',
+                )
+            )
     for i, source in enumerate(model.commands.opt_in.may_reverse):
         if source == "contact":
             problems.append(
@@ -90,6 +106,47 @@ def _reply_problems(model: RulesFile) -> list[Problem]:
     return problems
 
 
+def _keyword_tokens(model: RulesFile) -> dict[tuple[str, ...], str]:
+    """Every keyword of the file and of the floor, as its normalised words -> as written."""
+    words = [w for group in model.keywords.values() for w in group.words]
+    words += [*FLOOR_OPT_OUT, *FLOOR_OPT_IN, *FLOOR_HELP]
+    return {tuple(normalize(w).split()): w for w in words if normalize(w)}
+
+
+def _hiding_problems(model: RulesFile) -> list[Problem]:
+    """Fillers and guards that could hide a keyword, so the floor cannot be edited away."""
+    problems: list[Problem] = []
+    keywords = _keyword_tokens(model)
+    tokens: dict[str, str] = {}
+    for key, word in sorted(keywords.items(), key=lambda kw: len(kw[0])):
+        for token in key:
+            tokens.setdefault(token, word)  # name the shortest keyword: "stop" is STOP's
+    for i, value in enumerate(model.filler_words):
+        clash = next((t for t in normalize(value).split() if t in tokens), None)
+        if clash is not None:
+            problems.append(
+                (
+                    ("filler_words", i),
+                    f'"{value}" contains "{clash}", a word of the keyword "{tokens[clash]}"; '
+                    "a filler word may not contain a keyword's word (it could hide the "
+                    "keyword): remove it",
+                )
+            )
+    for name, guard in model.guards.items():
+        for i, value in enumerate(guard.starts_with):
+            words = tuple(normalize(value).split())
+            hit = next((w for k, w in keywords.items() if words[: len(k)] == k), None)
+            if hit is not None:
+                problems.append(
+                    (
+                        ("guards", name, "starts_with", i),
+                        f'"{value}" is or begins with the keyword "{hit}"; a guard may not '
+                        "start with a keyword (it would swallow it): remove it",
+                    )
+                )
+    return problems
+
+
 def _text_problems(model: RulesFile) -> list[Problem]:
     problems: list[Problem] = []
     lists = [("filler_words",), ("review", "phrases")]
@@ -102,7 +159,7 @@ def _text_problems(model: RulesFile) -> list[Problem]:
         for i, value in enumerate(guard.starts_with):
             if not normalize(value):
                 problems.append((("guards", name, "starts_with", i), f'"{value}" has no letters'))
-    return problems
+    return problems + _hiding_problems(model)
 
 
 def semantic_problems(model: RulesFile) -> list[Problem]:

@@ -25,6 +25,7 @@ class KeywordHit:
     intent: str
     scope: str
     language: str
+    in_sentence: str = "opt_out"  # what the word does as one clause of a longer message
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,11 @@ class CompiledRules:
     model: RulesFile
     keywords: dict[str, KeywordHit]
     fillers: tuple[tuple[str, ...], ...]
+    safe_fillers: tuple[tuple[str, ...], ...]  # fillers without a keyword's word in them
+    floor: dict[str, KeywordHit]  # the legal floor's words: decided before any guard
     phrases: tuple[tuple[str, str], ...]
     typo_targets: tuple[tuple[str, KeywordHit], ...]
-    guards: tuple[tuple[str, tuple[str, ...], bool], ...]
+    guards: tuple[Guard, ...]
     replies: dict[tuple[str, str, str], str]
     rules: tuple[Rule, ...]
     default_language: str
@@ -52,15 +55,26 @@ class CompiledRules:
         return sum(len(rule.when) for rule in self.rules)
 
 
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """A compiled guard: its name, normalised prefixes, and what must follow them."""
+
+    name: str
+    prefixes: tuple[str, ...]
+    needs_quote: bool = True
+    emoji: bool = False
+
+
 def _keywords(model: RulesFile) -> dict[str, KeywordHit]:
     table: dict[str, KeywordHit] = {}
     for name, group in model.keywords.items():
         for word in group.words:
             key = normalize(word)
             if key:
-                table.setdefault(
-                    key, KeywordHit(word, name, group.intent, group.scope, group.language)
+                hit = KeywordHit(
+                    word, name, group.intent, group.scope, group.language, group.in_a_sentence
                 )
+                table.setdefault(key, hit)
     # Defence in depth: the floor holds even for a file that bypassed validation.
     for word, scope in FLOOR_OPT_OUT.items():
         if table.get(normalize(word), KeywordHit("", "", "", "", "")).intent != "opt_out":
@@ -70,6 +84,22 @@ def _keywords(model: RulesFile) -> dict[str, KeywordHit]:
             if table.get(normalize(word), KeywordHit("", "", "", "", "")).intent != intent:
                 table[normalize(word)] = KeywordHit(word, "floor", intent, "sender", "en")
     return table
+
+
+def _floor(keywords: dict[str, KeywordHit]) -> dict[str, KeywordHit]:
+    words = [*FLOOR_OPT_OUT, *FLOOR_OPT_IN, *FLOOR_HELP]
+    return {normalize(w): keywords[normalize(w)] for w in words}
+
+
+def _safe_fillers(model: RulesFile) -> tuple[tuple[str, ...], ...]:
+    # Validation refuses a filler holding a keyword's word; a file that skipped validation
+    # still may not hide the floor behind one ("stop" as a filler).
+    words = [w for g in model.keywords.values() for w in g.words]
+    words += [*FLOOR_OPT_OUT, *FLOOR_OPT_IN, *FLOOR_HELP]
+    tokens = {t for w in words for t in normalize(w).split()}
+    fillers = {tuple(normalize(w).split()) for w in model.filler_words}
+    safe = (f for f in fillers if f and not tokens.intersection(f))
+    return tuple(sorted(safe, key=len, reverse=True))
 
 
 def _replies(model: RulesFile) -> dict[tuple[str, str, str], str]:
@@ -93,10 +123,12 @@ def compile_rules(model: RulesFile, content: bytes, file: str = "rules.yml") -> 
         model=model,
         keywords=keywords,
         fillers=tuple(sorted(set(fillers), key=len, reverse=True)),
+        safe_fillers=_safe_fillers(model),
+        floor=_floor(keywords),
         phrases=tuple((normalize(p), p) for p in model.review.phrases if normalize(p)),
         typo_targets=tuple((k, h) for k, h in keywords.items() if h.intent == "opt_out"),
         guards=tuple(
-            (name, tuple(normalize(w) for w in g.starts_with), g.needs_quote)
+            Guard(name, tuple(normalize(w) for w in g.starts_with), g.needs_quote, g.emoji)
             for name, g in model.guards.items()
         ),
         replies=_replies(model),

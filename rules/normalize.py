@@ -8,13 +8,20 @@ import unicodedata
 # Apostrophes vanish ("don’t" = "don't" = "dont"); every other non-word character is a space.
 _APOSTROPHES = str.maketrans("", "", "'’‘ʼ`´′")
 _NON_WORD = re.compile(r"[^\w]+|_+")
-# Where a message splits into clauses: "Who is this? STOP", "STOP. I never signed up".
-_CLAUSE_BREAK = re.compile(r"[.!?;,\n\r\u2026\u3002\uff01\uff1f]+")
+# Where a message splits into clauses: "Who is this? STOP", "STOP. I never signed up", and a
+# dash with spaces around it ("STOP - John"); "opt-out" keeps its dash.
+_CLAUSE_BREAK = re.compile(r"[.!?;,\n\r\u2026\u3002\uff01\uff1f]+|\s[-\u2013\u2014]+(?=\s)")
+
+
+def _visible(text: str) -> str:
+    # Format characters (zero-width space, soft hyphen, word joiner, BOM, bidi marks) are
+    # invisible on a phone, so "S\u200bTOP" must read as STOP.
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
 
 
 def fold(text: str) -> str:
-    """NFKC, case-folded, accents removed, apostrophes dropped: 'ARRÊT’' -> 'arret'."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
+    """NFKC, case-folded, accents and invisible characters removed: 'ARRÊT’' -> 'arret'."""
+    folded = unicodedata.normalize("NFKC", _visible(text)).casefold()
     decomposed = unicodedata.normalize("NFKD", folded)
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return unicodedata.normalize("NFC", bare).translate(_APOSTROPHES)
@@ -25,8 +32,16 @@ def normalize(text: str) -> str:
     return " ".join(_NON_WORD.sub(" ", fold(text)).split())
 
 
+def join_spelled(words: str) -> str:
+    """A word spelt out letter by letter is joined: 's t o p' (from 'S.T.O.P.') -> 'stop'."""
+    tokens = words.split()
+    if len(tokens) >= 3 and all(len(t) == 1 and t.isalpha() for t in tokens):
+        return "".join(tokens)
+    return words
+
+
 def clauses(text: str) -> list[str]:
-    """The normalised clauses of a message, split on . ! ? ; , and newlines (empty ones dropped)."""
+    """The normalised clauses of a message, split on . ! ? ; , newlines and spaced dashes."""
     parts = (normalize(part) for part in _CLAUSE_BREAK.split(text))
     return [part for part in parts if part]
 

@@ -26,6 +26,8 @@ FLOOR_OPT_OUT: dict[str, ScopeName] = {
 }
 _ALL_ACTORS: tuple[CommandActor, ...] = ("agent", "api", "import")
 _REVERSIBLE: tuple[OptOutSource, ...] = ("agent", "api", "import")
+# Floor words that must opt out even inside a longer message ("STOP. I never signed up").
+FLOOR_IN_A_SENTENCE = ("STOP", "UNSUBSCRIBE", "REVOKE", "OPTOUT", "OPT OUT", "STOPALL", "STOP ALL")
 FLOOR_OPT_IN = ("START", "UNSTOP", "YES")
 FLOOR_HELP = ("HELP", "INFO")
 
@@ -42,6 +44,9 @@ class KeywordGroup(_Model):
     language: str = Field(pattern=r"^[a-z]{2,3}$")
     scope: ScopeName = "sender"
     words: list[str] = Field(min_length=1)
+    # What an opt-out word does as one clause of a longer message ("Cancel, I can't make it"):
+    # opt out, or only open a review. The whole message being the word always opts out.
+    in_a_sentence: Literal["opt_out", "review"] = "opt_out"
     description: str | None = None
 
 
@@ -68,10 +73,12 @@ class Review(_Model):
 
 
 class Guard(_Model):
-    """A false-positive pattern: a message starting with one of these words and quoting text."""
+    """A false-positive pattern: one of these words, then only a quotation of our text."""
 
     starts_with: list[str] = Field(min_length=1)
     needs_quote: bool = True
+    # also an emoji alone before the quotation: 👍 to “Reply STOP to opt out”
+    emoji: bool = False
     description: str | None = None
 
 
