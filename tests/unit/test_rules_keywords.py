@@ -193,7 +193,8 @@ def test_misspelt_opt_outs_open_a_review(engine: RulesEngine, text: str) -> None
     assert decision.reason and "misspelt" in decision.reason
 
 
-@pytest.mark.parametrize("text", ["stops", "step", "shop", "top", "ends", "and", "quite", "so"])
+# ("stops" is one letter from the German STOPP, so it now opens a review: see test_rules_languages)
+@pytest.mark.parametrize("text", ["step", "shop", "top", "ends", "and", "quite", "so", "sto"])
 def test_short_words_near_short_keywords_are_not_typos(engine: RulesEngine, text: str) -> None:
     assert engine.decide(message(text)).transition is Transition.NONE
 

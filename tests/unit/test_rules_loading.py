@@ -133,7 +133,8 @@ def test_missing_file_and_bad_encoding(tmp_path: Path) -> None:
     ("words: [STOP, UNSUBSCRIBE,", "words: [UNSUBSCRIBE,", "STOP"),
     ("words: [STOPALL, STOP ALL]", "words: [STOPALL]", "STOP ALL"),
     (" REVOKE, OPTOUT,", " OPTOUT,", "REVOKE"),
-    (" OPT OUT, OPT-OUT,", "", "OPT OUT"),
+    (" OPT OUT, OPT-OUT]", "]", "OPT OUT"),
+    ("words: [CANCEL, END, QUIT, REMOVE]", "words: [REMOVE]", "CANCEL"),
     ("words: [START, UNSTOP,", "words: [START,", "UNSTOP"),
     ("words: [HELP, INFO]", "words: [HELP]", "INFO"),
 ])
@@ -180,7 +181,7 @@ def test_invalid_sender_override_is_reported(tmp_path: Path) -> None:
 
 
 def test_default_language_needs_every_reply(tmp_path: Path) -> None:
-    text = edited('    en: "You are subscribed again.', '    de: "You are subscribed again.')
+    text = edited('    en: "You are subscribed again.', '    it: "You are subscribed again.')
     found = problems(write(tmp_path, text))
     assert any("replies.opt_in" in p and '"en"' in p for p in found), found
 
