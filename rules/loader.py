@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,13 @@ from pydantic import ValidationError
 from core.errors import RulesError, RulesProblem
 from rules.checks import semantic_problems
 from rules.schema import RulesFile
+from rules.yamlsafe import MAX_BYTES, GuardedLoader, reader_problem, syntax_problem, too_big
 
 PathKey = tuple[str | int, ...]
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(GuardedLoader):
     """A SafeLoader whose nodes we walk ourselves, to keep each value's line."""
 
 
@@ -71,25 +73,26 @@ def _walk(
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, LineMap, list[RulesProblem]]:
-    """Parse YAML into plain data plus a line map; syntax errors become problems."""
+    """Parse YAML into plain data plus a line map; every error becomes a problem."""
     lines = LineMap()
-    loader = _LineLoader(text)
+    try:
+        loader = _LineLoader(text)
+    except yaml.reader.ReaderError as exc:  # a NUL byte or another forbidden character
+        return None, lines, [reader_problem(exc, text, file)]
     try:
         node = loader.get_single_node()
+        if node is None:
+            return None, lines, [RulesProblem(file, 1, "", "the file is empty")]
+        raw: list[tuple] = []
+        data = _walk(loader, node, (), lines, raw)
+    except yaml.reader.ReaderError as exc:
+        return None, lines, [reader_problem(exc, text, file)]
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        what = getattr(exc, "problem", None) or str(exc)
-        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-        if context and start is not None:
-            what += f" ({context} that starts on line {start.line + 1})"
-        return None, lines, [RulesProblem(file, line, "", f"not valid YAML: {what}")]
+        return None, lines, [syntax_problem(exc, file)]
+    except RecursionError:  # a backstop: GuardedLoader limits the depth well before this
+        return None, lines, [RulesProblem(file, None, "", "nested too deeply to read")]
     finally:
         loader.dispose()
-    if node is None:
-        return None, lines, [RulesProblem(file, 1, "", "the file is empty")]
-    raw: list[tuple] = []
-    data = _walk(loader, node, (), lines, raw)
     return data, lines, [RulesProblem(file, ln, format_path(p), msg) for ln, p, msg in raw]
 
 
@@ -134,11 +137,16 @@ def read_rules_file(path: str | Path) -> tuple[RulesFile, bytes]:
     """Read and validate a rules file; raise RulesError listing every problem."""
     file = str(path)
     try:
-        content = Path(path).read_bytes()
+        with Path(path).open("rb") as handle:
+            big = too_big(os.fstat(handle.fileno()).st_size, file)
+            content = b"" if big else handle.read(MAX_BYTES + 1)
     except OSError as exc:
         raise RulesError(
             file, [RulesProblem(file, None, "", f"cannot read: {exc.strerror}")]
         ) from exc
+    big = big or too_big(len(content), file)  # it may have grown since the stat
+    if big is not None:
+        raise RulesError(file, [big])
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -1,0 +1,83 @@
+"""Hostile YAML made harmless: no anchors or aliases, bounded depth and size, clear problems."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from core.errors import RulesProblem
+
+MAX_BYTES = 1024 * 1024  # a rules file is a few kilobytes; anything this big is a mistake
+MAX_DEPTH = 40  # rules.yml nests five levels; Python's own recursion limit is far deeper
+
+
+class Refused(yaml.YAMLError):
+    """YAML we will not read: an anchor, an alias, or nesting too deep."""
+
+    def __init__(self, problem: str, mark: Any) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.problem_mark = mark
+
+
+class GuardedLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses anchors and aliases (billion laughs) and deep nesting."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        """Compose one node, refusing anchors, aliases and nesting past MAX_DEPTH."""
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise Refused(
+                "anchors (&name) and aliases (*name) are not allowed in a rules file; "
+                "write each value out in full",
+                event.start_mark,
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise Refused(
+                    f"nested more than {MAX_DEPTH} levels deep (rules.yml needs five)",
+                    event.start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def too_big(size: int, file: str) -> RulesProblem | None:
+    """A problem when a rules file is larger than MAX_BYTES (checked before parsing)."""
+    if size <= MAX_BYTES:
+        return None
+    return RulesProblem(
+        file, None, "", f"is {size:,} bytes; a rules file may be at most {MAX_BYTES:,} bytes"
+    )
+
+
+def reader_problem(exc: yaml.reader.ReaderError, text: str, file: str) -> RulesProblem:
+    """A character YAML refuses (a NUL byte, a control character), with its line."""
+    position = max(0, min(exc.position, len(text)))
+    line = text.count("\n", 0, position) + 1
+    char = exc.character
+    code = f"U+{ord(char) if isinstance(char, str) else char:04X}"
+    name = " (a NUL byte)" if code == "U+0000" else ""
+    return RulesProblem(
+        file, line, "", f"contains the character {code}{name}, which YAML does not allow; remove it"
+    )
+
+
+def syntax_problem(exc: yaml.YAMLError, file: str) -> RulesProblem:
+    """A YAML syntax error, or a refusal, as one problem with its line."""
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    what = getattr(exc, "problem", None) or str(exc)
+    if isinstance(exc, Refused):
+        return RulesProblem(file, line, "", what)
+    context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and start is not None:
+        what += f" ({context} that starts on line {start.line + 1})"
+    return RulesProblem(file, line, "", f"not valid YAML: {what}")
