@@ -12,6 +12,7 @@ from rules.normalize import (
     join_spelled,
     normalize,
     strip_fillers,
+    unmask,
 )
 from rules.reaction import read_reaction
 
@@ -75,6 +76,11 @@ def _classify(rules: CompiledRules, text: str) -> Match:
         word = in_clauses[0].word
         reason = f'"{word}" inside a longer message: a person should decide'
         return Match("review", in_clauses[0], "", word, reason)
+    masked = rules.keywords.get(strip_fillers(unmask(text), rules.fillers))
+    if masked is not None and masked.intent == "opt_out":
+        # "St0p", "$TOP", "ЅТОР" (Cyrillic): a keyword in disguise is still the keyword.
+        reason = f"{masked.word} written with lookalike letters or digits"
+        return Match("opt_out", masked, "", None, reason)
     typo = _typo(rules, body) if rules.typos and body else None
     return typo if typo is not None else Match()
 

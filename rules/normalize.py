@@ -32,6 +32,16 @@ def normalize(text: str) -> str:
     return " ".join(_NON_WORD.sub(" ", fold(text)).split())
 
 
+# Letters that look like Latin ones (Cyrillic, Greek) and the digits and signs people type
+# for letters ("St0p", "$TOP", "ЅТОР"). Used only for a second look at a whole message.
+_LOOKALIKES = str.maketrans("аеорсухкмтвнѕіјԁοτραεικνυ0135$@", "aeopcyxkmtbhsijdotpaeikvuoiessa")
+
+
+def unmask(text: str) -> str:
+    """The words of a text with lookalike letters and digits read as Latin: 'ЅТ0Р' -> 'stop'."""
+    return normalize(fold(text).translate(_LOOKALIKES))
+
+
 def join_spelled(words: str) -> str:
     """A word spelt out letter by letter is joined: 's t o p' (from 'S.T.O.P.') -> 'stop'."""
     tokens = words.split()

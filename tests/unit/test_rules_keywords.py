@@ -37,6 +37,11 @@ OPT_OUT = [
     ("I never signed up for this.\nSTOP", "STOP", "en", Scope.SENDER),
     ("Loved it! STOP", "STOP", "en", Scope.SENDER),  # a reaction word, but no quotation
     ("STOP STOP STOP", "STOP", "en", Scope.SENDER),  # repeated keywords
+    ("St0p", "STOP", "en", Scope.SENDER),  # lookalike digits, signs and letters
+    ("$TOP", "STOP", "en", Scope.SENDER),
+    ("ЅТОР", "STOP", "en", Scope.SENDER),  # Cyrillic letters
+    ("QU1T", "QUIT", "en", Scope.SENDER),
+    ("UN5UB5CRIBE please", "UNSUBSCRIBE", "en", Scope.SENDER),
     ("stop stop please", "STOP", "en", Scope.SENDER),
     ("stop cancel", "STOP", "en", Scope.SENDER),
     ("stop all stop", "STOP ALL", "en", Scope.ACCOUNT),
@@ -98,6 +103,9 @@ NOT_OPT_OUT = [
     "When does the sale end?",
     "stopwatch",
     "nonstop",
+    "Call me at 5pm",  # digits read as letters only when the whole message is then a keyword
+    "10 4",
+    "5",
     *REACTIONS,
     "Yes, see you at 3",
     "ok",
@@ -173,6 +181,8 @@ REVIEW = [
     ("How do I unsubscribe?", "unsubscribe"),
     ("I want to opt-out of these", "opt out"),
     ("Stop it!", "stop it"),
+    ("Not interested", "not interested"),
+    ("Go away!", "go away"),
 ]
 
 
