@@ -10,14 +10,11 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from core import bulk, ledger
+from core import bulk, ledger, reviews
 from core.db import Database
 from core.errors import (
-    Conflict,
-    DatabaseUnavailable,
     InvalidInput,
     InvalidPhoneNumber,
-    NotFound,
 )
 from core.model import (
     ACCOUNT,
@@ -33,15 +30,14 @@ from core.model import (
     Outcome,
     ReviewItem,
     Scope,
-    ScopeState,
     Source,
-    Status,
     Transition,
 )
 from core.phone import normalize_phone, normalize_sender
 from core.ports import Decider
+from core.recording import consent_status, record
 from core.text import MESSAGE_ID_LIMIT, clean_name, clean_text
-from core.transitions import Context, Plan, plan, refusal
+from core.transitions import Context, refusal
 
 Clock = Callable[[], datetime]
 
@@ -104,7 +100,7 @@ class ConsentService:
                 carrier=message.carrier,
                 carrier_message_id=message.message_id,
             )
-            outcome = self._apply(conn, rows, decision, ctx)
+            outcome, _ = record(conn, rows, decision, ctx)
             ledger.add_message(
                 conn,
                 {
@@ -130,7 +126,9 @@ class ConsentService:
             reply=prior.reply,
         )
         rows = ledger.scope_rows(conn, contact)
-        return Outcome(decision, False, prior.reply, _status(contact, sender, rows), duplicate=True)
+        return Outcome(
+            decision, False, prior.reply, consent_status(contact, sender, rows), duplicate=True
+        )
 
     def opt_out(
         self, phone: str, sender: str | None, actor: Actor, reason: str | None = None
@@ -172,37 +170,18 @@ class ConsentService:
                 reason=reason,
                 scope=scope,
             )
-            outcome, steps = self._apply_plan(conn, rows, decision, ctx)
+            outcome, steps = record(conn, rows, decision, ctx)
         error = refusal(steps)
         if error is not None:
             raise error
         return outcome
-
-    def _apply(
-        self, conn: Connection, rows: dict[str, ScopeState], decision: Decision, ctx: Context
-    ) -> Outcome:
-        return self._apply_plan(conn, rows, decision, ctx)[0]
-
-    def _apply_plan(
-        self, conn: Connection, rows: dict[str, ScopeState], decision: Decision, ctx: Context
-    ) -> tuple[Outcome, Plan]:
-        steps = plan(rows, decision, ctx)
-        review_id = ledger.add_review(conn, steps.review) if steps.review else None
-        event_id = None
-        for event in steps.events:
-            event_id = ledger.add_event(conn, event)
-        ledger.upsert_scopes(conn, steps.scopes)
-        after = ledger.scope_rows(conn, ctx.contact) if steps.changed else rows
-        reply = decision.reply if not steps.refused else None
-        status = _status(ctx.contact, ctx.sender, after)
-        return Outcome(decision, steps.changed, reply, status, event_id, review_id), steps
 
     def status(self, phone: str, sender: str | None = None) -> ConsentStatus:
         """A contact's consent as seen from a sender, or from the account."""
         contact = normalize_phone(phone, self.region)
         sender_key = normalize_sender(sender, self.region) if sender else None
         with self.database.read() as conn:
-            return _status(contact, sender_key, ledger.scope_rows(conn, contact))
+            return consent_status(contact, sender_key, ledger.scope_rows(conn, contact))
 
     def can_send(self, phone: str, sender: str) -> bool:
         """True when no opt-out covers this sender or the whole account."""
@@ -244,51 +223,9 @@ class ConsentService:
 
     def decide_review(self, review_id: int, opt_out: bool, actor: Actor) -> ReviewItem:
         """Close a review item: the first agent decides; a second decision is a Conflict."""
-        if not 0 < review_id < 2**62:  # beyond any id the ledger hands out (and its BIGINT)
-            raise NotFound(f"there is no review item {review_id}")
-        actor = Actor(actor.source, clean_name(actor.name))
-        with self.database.read() as conn:
-            item = ledger.get_review(conn, review_id)
-        if item is None:
-            raise NotFound(f"there is no review item {review_id}")
-        with self.database.write([item.contact]) as conn:
-            now = self.clock()
-            decision_name = "opt_out" if opt_out else "not_opt_out"
-            if not ledger.close_review(conn, review_id, decision_name, actor.name, now):
-                current = ledger.get_review(conn, review_id)
-                who = current.decided_by if current else "someone"
-                raise Conflict(f"review item {review_id} was already decided by {who}")
-            rows = ledger.scope_rows(conn, item.contact)
-            self._record_review(conn, rows, item, opt_out, actor, now)
-            closed = ledger.get_review(conn, review_id)
-        assert closed is not None
-        return closed
-
-    def _record_review(
-        self,
-        conn: Connection,
-        rows: dict[str, ScopeState],
-        item: ReviewItem,
-        opt_out: bool,
-        actor: Actor,
-        now: datetime,
-    ) -> None:
-        # A confirmed plain-words request is the contact's own opt-out (only they may undo it);
-        # the agent who read it is the actor.
-        decision = Decision(
-            transition=Transition.OPT_OUT if opt_out else Transition.NONE,
-            scope=Scope.SENDER if item.sender else Scope.ACCOUNT,
-            rule="review:opt_out" if opt_out else "review:not_opt_out",
-            rules_version=self.decider.version,
-            keyword=item.phrase,
+        return reviews.decide_review(
+            self.database, self.decider.version, self.clock, review_id, opt_out, actor
         )
-        ctx = Context(
-            contact=item.contact, sender=item.sender, source=Source.CONTACT,
-            actor=actor.name, now=now, text=item.message_text,
-            reason=f"review {item.id} decided by {actor.source.value} {actor.name}",
-        )  # fmt: skip
-        self._apply_plan(conn, rows, decision, ctx)
-        ledger.add_event(conn, _review_closed_event(item, decision, ctx, actor))
 
     def export_optouts(
         self, since: datetime | None = None, sender: str | None = None
@@ -314,35 +251,4 @@ class ConsentService:
         return {"database": self.database.ping()}
 
 
-def _review_closed_event(
-    item: ReviewItem, decision: Decision, ctx: Context, actor: Actor
-) -> dict[str, Any]:
-    return {
-        "at": ctx.now, "contact": item.contact, "sender": item.sender,
-        "scope": decision.scope.value, "action": "review_closed", "previous_status": None,
-        "new_status": None, "source": actor.source.value, "actor": actor.name,
-        "message_text": item.message_text, "keyword": item.phrase, "rule": decision.rule,
-        "rules_version": decision.rules_version, "carrier": None, "carrier_message_id": None,
-        "reason": ctx.reason,
-    }  # fmt: skip
-
-
-def _status(contact: str, sender: str | None, rows: dict[str, ScopeState]) -> ConsentStatus:
-    account = rows.get(ACCOUNT)
-    own = rows.get(sender) if sender else None
-    blocking = [s for s in (account, own) if s is not None and s.status is Status.OPTED_OUT]
-    first = blocking[0] if blocking else None
-    ordered = sorted(rows.values(), key=lambda s: (s.scope is not Scope.ACCOUNT, s.sender or ""))
-    return ConsentStatus(
-        phone=contact,
-        sender=sender,
-        status=Status.OPTED_OUT if first else Status.SUBSCRIBED,
-        can_send=first is None,
-        opted_out_by=first.source if first else None,
-        scope=first.scope if first else None,
-        since=first.since if first else None,
-        scopes=tuple(ordered),
-    )
-
-
-__all__ = ["ConsentService", "DatabaseUnavailable", "utcnow"]
+__all__ = ["ConsentService", "utcnow"]

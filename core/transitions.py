@@ -72,9 +72,7 @@ def plan(rows: dict[str, ScopeState], decision: Decision, ctx: Context) -> Plan:
             "carrier": ctx.carrier,
             "carrier_message_id": ctx.carrier_message_id,
         }
-        result.events.append(
-            _event(decision, ctx, Action.REVIEW_OPENED, decision.scope, None, None)
-        )
+        result.events.append(event(decision, ctx, Action.REVIEW_OPENED, decision.scope, None, None))
     elif decision.transition is Transition.REFUSE:
         return _refuse(decision, ctx, decision.reason or "refused by the rules")
     return result
@@ -121,16 +119,16 @@ def _set(
     )
     scope = Scope.ACCOUNT if key == ACCOUNT else Scope.SENDER
     action = Action.OPT_OUT if status is Status.OPTED_OUT else Action.OPT_IN
-    result.events.append(_event(decision, ctx, action, scope, previous, status))
+    result.events.append(event(decision, ctx, action, scope, previous, status))
 
 
 def _refuse(decision: Decision, ctx: Context, why: str) -> Plan:
-    event = _event(decision, ctx, Action.REFUSED, decision.scope, None, None)
-    event["reason"] = why if not ctx.reason else f"{why} (request: {ctx.reason})"
-    return Plan(events=[event], refused=why)
+    refused = event(decision, ctx, Action.REFUSED, decision.scope, None, None)
+    refused["reason"] = why if not ctx.reason else f"{why} (request: {ctx.reason})"
+    return Plan(events=[refused], refused=why)
 
 
-def _event(
+def event(
     decision: Decision,
     ctx: Context,
     action: Action,
@@ -138,6 +136,7 @@ def _event(
     previous: Status | None,
     new: Status | None,
 ) -> dict[str, Any]:
+    """One event of the log, as the columns of consent_events."""
     return {
         "at": ctx.now,
         "contact": ctx.contact,

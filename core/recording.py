@@ -1,0 +1,44 @@
+"""Carrying out a decision inside a transaction, and reading a contact's status from its rows."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from core import ledger
+from core.model import ACCOUNT, ConsentStatus, Decision, Outcome, Scope, ScopeState, Status
+from core.transitions import Context, Plan, plan
+
+
+def record(
+    conn: Connection, rows: dict[str, ScopeState], decision: Decision, ctx: Context
+) -> tuple[Outcome, Plan]:
+    """Write what the decision means (rows, events, a review item) and say what it did."""
+    steps = plan(rows, decision, ctx)
+    review_id = ledger.add_review(conn, steps.review) if steps.review else None
+    event_id = None
+    for event in steps.events:
+        event_id = ledger.add_event(conn, event)
+    ledger.upsert_scopes(conn, steps.scopes)
+    after = ledger.scope_rows(conn, ctx.contact) if steps.changed else rows
+    reply = decision.reply if not steps.refused else None
+    status = consent_status(ctx.contact, ctx.sender, after)
+    return Outcome(decision, steps.changed, reply, status, event_id, review_id), steps
+
+
+def consent_status(contact: str, sender: str | None, rows: dict[str, ScopeState]) -> ConsentStatus:
+    """A contact's consent as seen from a sender (or the account): the account's opt-out first."""
+    account = rows.get(ACCOUNT)
+    own = rows.get(sender) if sender else None
+    blocking = [s for s in (account, own) if s is not None and s.status is Status.OPTED_OUT]
+    first = blocking[0] if blocking else None
+    ordered = sorted(rows.values(), key=lambda s: (s.scope is not Scope.ACCOUNT, s.sender or ""))
+    return ConsentStatus(
+        phone=contact,
+        sender=sender,
+        status=Status.OPTED_OUT if first else Status.SUBSCRIBED,
+        can_send=first is None,
+        opted_out_by=first.source if first else None,
+        scope=first.scope if first else None,
+        since=first.since if first else None,
+        scopes=tuple(ordered),
+    )

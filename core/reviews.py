@@ -1,0 +1,63 @@
+"""Closing a review item: the first agent's decision counts, and is recorded with that agent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+from core import ledger
+from core.db import Database
+from core.errors import Conflict, NotFound
+from core.model import Action, Actor, Decision, ReviewItem, Scope, Source, Transition
+from core.recording import record
+from core.text import clean_name
+from core.transitions import Context, event
+
+MAX_ID = 2**62  # beyond any id the ledger hands out (and below its BIGINT's limit)
+
+
+def decide_review(
+    database: Database,
+    rules_version: str,
+    clock: Callable[[], datetime],
+    review_id: int,
+    opt_out: bool,
+    actor: Actor,
+) -> ReviewItem:
+    """Close an open review item; a second decision is a Conflict naming who decided first."""
+    if not 0 < review_id < MAX_ID:
+        raise NotFound(f"there is no review item {review_id}")
+    actor = Actor(actor.source, clean_name(actor.name))
+    with database.read() as conn:
+        item = ledger.get_review(conn, review_id)
+    if item is None:
+        raise NotFound(f"there is no review item {review_id}")
+    with database.write([item.contact]) as conn:
+        now = clock()
+        verdict = "opt_out" if opt_out else "not_opt_out"
+        if not ledger.close_review(conn, review_id, verdict, actor.name, now):
+            current = ledger.get_review(conn, review_id)
+            who = current.decided_by if current else "someone"
+            raise Conflict(f"review item {review_id} was already decided by {who}")
+        decision = Decision(
+            transition=Transition.OPT_OUT if opt_out else Transition.NONE,
+            scope=Scope.SENDER if item.sender else Scope.ACCOUNT,
+            rule=f"review:{verdict}",
+            rules_version=rules_version,
+            keyword=item.phrase,
+        )
+        # A confirmed plain-words request is the contact's own opt-out (only the contact may
+        # undo it); the agent who read it is the actor.
+        ctx = Context(
+            contact=item.contact, sender=item.sender, source=Source.CONTACT, actor=actor.name,
+            now=now, text=item.message_text,
+            reason=f"review {item.id} decided by {actor.source.value} {actor.name}",
+        )  # fmt: skip
+        record(conn, ledger.scope_rows(conn, item.contact), decision, ctx)
+        closed = event(decision, replace(ctx, source=actor.source), Action.REVIEW_CLOSED,
+                       decision.scope, None, None)  # fmt: skip
+        ledger.add_event(conn, closed)
+        result = ledger.get_review(conn, review_id)
+    assert result is not None
+    return result
