@@ -26,6 +26,7 @@ from core.model import (
 )
 from core.phone import normalize_phone, normalize_sender
 from core.ports import Decider
+from core.recording import request_for
 from core.tables import consent
 from core.text import clean_name, clean_text
 from core.transitions import Context, plan
@@ -166,14 +167,7 @@ def _import_chunk(
         for contact, sender, reason, since in parsed:
             rows = current.setdefault(contact, {})
             scope = Scope.SENDER if sender else Scope.ACCOUNT
-            request = DecisionRequest(
-                actor=actor.source,
-                sender=sender,
-                sender_state=ledger.facts(rows, sender),
-                account_state=ledger.facts(rows, ACCOUNT),
-                command=Command.OPT_OUT,
-                scope=scope,
-            )
+            request = request_for(rows, actor.source, sender, command=Command.OPT_OUT)
             # Most rows of a list share the same facts; the rules' answer for a fact set is
             # asked once per chunk instead of once per row.
             decision = decisions.get(request)

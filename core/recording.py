@@ -5,8 +5,39 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from core import ledger
-from core.model import ACCOUNT, ConsentStatus, Decision, Outcome, Scope, ScopeState, Status
+from core.model import (
+    ACCOUNT,
+    Command,
+    ConsentStatus,
+    Decision,
+    DecisionRequest,
+    Outcome,
+    Scope,
+    ScopeState,
+    Source,
+    Status,
+)
 from core.transitions import Context, Plan, plan
+
+
+def request_for(
+    rows: dict[str, ScopeState],
+    actor: Source,
+    sender: str | None,
+    *,
+    text: str | None = None,
+    command: Command | None = None,
+) -> DecisionRequest:
+    """The facts the rules decide on, from a contact's rows and what was asked."""
+    return DecisionRequest(
+        actor=actor,
+        sender=sender,
+        sender_state=ledger.facts(rows, sender),
+        account_state=ledger.facts(rows, ACCOUNT),
+        text=text,
+        command=command,
+        scope=None if command is None else (Scope.SENDER if sender else Scope.ACCOUNT),
+    )
 
 
 def record(

@@ -24,7 +24,6 @@ from core.model import (
     ConsentEvent,
     ConsentStatus,
     Decision,
-    DecisionRequest,
     ImportSummary,
     InboundMessage,
     Outcome,
@@ -35,7 +34,7 @@ from core.model import (
 )
 from core.phone import normalize_phone, normalize_sender
 from core.ports import Decider
-from core.recording import consent_status, record
+from core.recording import consent_status, record, request_for
 from core.text import MESSAGE_ID_LIMIT, clean_name, clean_text
 from core.transitions import Context, refusal
 
@@ -81,15 +80,8 @@ class ConsentService:
             if prior is not None:
                 return self._replay(conn, prior, contact, sender)
             rows = ledger.scope_rows(conn, contact)
-            decision = self.decider.decide(
-                DecisionRequest(
-                    actor=Source.CONTACT,
-                    sender=sender,
-                    sender_state=ledger.facts(rows, sender),
-                    account_state=ledger.facts(rows, ACCOUNT),
-                    text=message.body,
-                )
-            )
+            request = request_for(rows, Source.CONTACT, sender, text=message.body)
+            decision = self.decider.decide(request)
             ctx = Context(
                 contact=contact,
                 sender=sender,
@@ -151,16 +143,8 @@ class ConsentService:
         actor, reason = Actor(actor.source, clean_name(actor.name)), clean_text(reason)
         with self.database.write([contact]) as conn:
             rows = ledger.scope_rows(conn, contact)
-            decision = self.decider.decide(
-                DecisionRequest(
-                    actor=actor.source,
-                    sender=sender_key,
-                    sender_state=ledger.facts(rows, sender_key),
-                    account_state=ledger.facts(rows, ACCOUNT),
-                    command=command,
-                    scope=scope,
-                )
-            )
+            request = request_for(rows, actor.source, sender_key, command=command)
+            decision = self.decider.decide(request)
             ctx = Context(
                 contact,
                 sender_key,
