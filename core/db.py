@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from core.errors import DatabaseUnavailable
@@ -104,6 +105,12 @@ class Database:
                 "the consent ledger is unavailable; nothing was stored, try again",
                 detail=f"database error: {_short(exc)}",
             ) from exc
+        except PoolTimeout as exc:
+            log.error("no database connection free: %s", exc)
+            raise DatabaseUnavailable(
+                "the consent ledger is busy; nothing was stored, try again",
+                detail="every database connection is in use; try again",
+            ) from exc
         except DBAPIError as exc:
             if exc.connection_invalidated:
                 raise DatabaseUnavailable(
@@ -122,7 +129,34 @@ def _make_engine(url: str, synchronous: str, busy_timeout_ms: int) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine, synchronous, busy_timeout_ms)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    args: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+                            "keepalives_count": 3}  # fmt: skip
+    if "connect_timeout" not in url:
+        args["connect_timeout"] = 5
+    engine = create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+        pool_timeout=busy_timeout_ms / 1000, connect_args=args,
+    )  # fmt: skip
+    _configure_postgresql(engine, busy_timeout_ms)
+    return engine
+
+
+def _configure_postgresql(engine: Engine, busy_timeout_ms: int) -> None:
+    """Bounded waits: a lock held elsewhere or a stuck query ends in an error, not a hang.
+
+    Carriers wait about 15 s for an answer; a 503 before that makes them retry, while a hang
+    past it loses the answer. Migrations lift the statement limit for themselves.
+    """
+    lock_ms = int(busy_timeout_ms)
+    statement_ms = lock_ms + 2000
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"SET SESSION lock_timeout = {lock_ms}")
+        cursor.execute(f"SET SESSION statement_timeout = {statement_ms}")
+        cursor.close()
+        dbapi_conn.commit()
 
 
 def _configure_sqlite(engine: Engine, synchronous: str, busy_timeout_ms: int) -> None:

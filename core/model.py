@@ -219,7 +219,7 @@ class CheckResult:
 
     sendable: list[str]
     suppressed: list[str]
-    invalid: list[str]
+    invalid: list[object]  # each entry as the caller gave it (a string, a number, null...)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,8 @@ from core.errors import InvalidPhoneNumber
 MAX_INPUT = 64
 _CANONICAL_NANP = re.compile(r"\+1([0-9]{10})")
 _SHORT_CODE = re.compile(r"[0-9]{5,6}")
+_E164 = re.compile(r"\+[1-9][0-9]{7,14}")
+_NANP_SHAPE = re.compile(r"\+1[2-9][0-9]{2}[2-9][0-9]{6}")
 _NUMBER_TYPES = (
     "fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost",
     "personal_number", "voip", "pager", "uan", "voicemail",
@@ -105,6 +107,30 @@ def _parse_reason(exc: phonenumbers.NumberParseException) -> str:
         phonenumbers.NumberParseException.TOO_LONG: "it is too long",
     }
     return reasons.get(exc.error_type, "it is not a phone number")
+
+
+def normalize_inbound(raw: object, region: str = "US") -> str:
+    """A contact's number as a carrier delivered it.
+
+    A carrier only delivers texts from numbers that exist, so well-formed E.164 that
+    phonenumbers' data does not know (a range opened after its release) is kept: refusing it
+    would lose that contact's STOP, since carriers do not retry a 400.
+    """
+    try:
+        return normalize_phone(raw, region)
+    except InvalidPhoneNumber:
+        if isinstance(raw, str) and _plausible(raw.strip()):
+            return raw.strip()
+        raise
+
+
+def _plausible(text: str) -> bool:
+    # The right length for its country, and for +1 the shape every North American number has.
+    if not _E164.fullmatch(text):
+        return False
+    if text.startswith("+1"):
+        return _NANP_SHAPE.fullmatch(text) is not None
+    return bool(phonenumbers.is_possible_number(phonenumbers.parse(text, None)))
 
 
 def normalize_sender(raw: object, region: str = "US") -> str:

@@ -32,7 +32,7 @@ from core.model import (
     Source,
     Transition,
 )
-from core.phone import normalize_phone, normalize_sender
+from core.phone import normalize_inbound, normalize_phone, normalize_sender
 from core.ports import Decider
 from core.recording import consent_status, record, request_for
 from core.text import MESSAGE_ID_LIMIT, clean_name, clean_text
@@ -59,7 +59,7 @@ class ConsentService:
 
     def receive_message(self, message: InboundMessage) -> Outcome:
         """Decide and record a contact's text; a retried carrier message gets the first answer."""
-        contact = normalize_phone(message.contact, self.region)
+        contact = normalize_inbound(message.contact, self.region)
         sender = normalize_sender(message.sender, self.region)
         if not 0 < len(message.message_id) <= MESSAGE_ID_LIMIT:
             raise InvalidInput(
@@ -178,14 +178,14 @@ class ConsentService:
             blocked = ledger.opted_out_contacts(conn, (sender_key, ACCOUNT))
         sendable: list[str] = []
         suppressed: list[str] = []
-        invalid: list[str] = []
+        invalid: list[object] = []
         seen: set[str] = set()
         region = self.region
         for raw in phones:
             try:
                 phone = normalize_phone(raw, region)
             except InvalidPhoneNumber:
-                invalid.append(raw if isinstance(raw, str) else repr(raw))
+                invalid.append(raw)  # as given, so a caller can match it to its input
                 continue
             if phone in seen:
                 continue

@@ -68,6 +68,9 @@ def migrate(settings: Settings, revision: str = "head") -> None:
     database = build_database(settings)
     try:
         with database.engine.connect() as conn:
+            if database.dialect == "postgresql":
+                # A migration may rewrite a large table: no statement limit for it.
+                conn.exec_driver_sql("SET statement_timeout = 0")
             config = alembic_config(settings.database_url)
             config.attributes["connection"] = conn
             command.upgrade(config, revision)

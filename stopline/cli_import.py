@@ -10,7 +10,7 @@ import click
 
 from core.config import Settings
 from core.model import Actor, ImportSummary, Source
-from stopline.cli_common import fail, services_for
+from stopline.cli_common import fail, operator, services_for
 
 # Header names seen in exports of other tools, mapped to the names the service reads.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -117,7 +117,8 @@ def import_command(settings: Settings, file: Path) -> None:
         columns = plan_columns(file)
         services = services_for(settings)
         total = count_lines(file) - (1 if columns is not None else 0)
-        actor = Actor(Source.IMPORT, file.name)
+        # The file and who loaded it: "old-list.csv by cli:ann".
+        actor = Actor(Source.IMPORT, f"{file.name} by {operator().name}")
         with click.progressbar(length=total, label=f"Importing {file.name}") as bar:
             summary = services.consent.import_optouts(read_rows(file, columns, bar.update), actor)
     except (UnicodeDecodeError, csv.Error) as error:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, MethodNotAllowed
 
 from core.model import CheckResult, Source
 from core.phone import normalize_phone
@@ -73,6 +73,12 @@ def consent_status(phone: str) -> Response:
     return jsonify(status_json(status))
 
 
+@bp.get("/consent/check")
+def consent_check_get() -> Response:
+    """The send check takes its numbers in a POST body; a GET is 405, not a phone lookup."""
+    raise MethodNotAllowed(valid_methods=["POST"])
+
+
 @bp.post("/consent/check")
 def consent_check() -> Response:
     """Split a list of numbers (up to millions) into sendable, suppressed and invalid."""
@@ -88,10 +94,11 @@ def consent_check() -> Response:
 
 def _stream_check(result: CheckResult, batch: int = 10_000) -> Iterator[str]:
     # Encode in slices: one json.dumps per batch is fast, and no second full copy is built.
-    for index, (key, items) in enumerate(
-        (("sendable", result.sendable), ("suppressed", result.suppressed),
-         ("invalid", result.invalid))
-    ):  # fmt: skip
+    groups: tuple[tuple[str, Sequence[object]], ...] = (
+        ("sendable", result.sendable), ("suppressed", result.suppressed),
+        ("invalid", result.invalid),
+    )  # fmt: skip
+    for index, (key, items) in enumerate(groups):
         yield ("{" if index == 0 else ",") + f'"{key}":['
         for start in range(0, len(items), batch):
             chunk = json.dumps(items[start : start + batch])[1:-1]

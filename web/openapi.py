@@ -89,7 +89,8 @@ _PATHS: dict[str, Any] = {
             "application/x-www-form-urlencoded": {"schema": _ref("TwilioInbound")}}},
         "responses": {"200": {"description": "TwiML: the confirmation or help reply, or nothing",
                               "content": {"text/xml": {"schema": _STR}}},
-                      **_errors(400, 403, 413, 503)}}},
+                      **_errors(400, 413, 503),
+                      "403": _json(_ref("Error"), "X-Twilio-Signature missing or wrong")}}},
     "/v1/consent/{phone}": {"get": {
         "summary": "A contact's consent as seen from one sender",
         "parameters": [_path("phone"), _SENDER],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import getpass
 import io
 import json
 from collections.abc import Callable
@@ -268,6 +269,8 @@ def test_import_counts_taken_skipped_and_invalid(ledger: Invoke, tmp_path: Path)
     assert "row 6" in result.stderr  # the file's line of the bad number
     status = json.loads(ledger("status", "+12065550104", "--sender", SENDER, "--json").stdout)
     assert (status["status"], status["opted_out_by"]) == ("opted_out", "import")
+    exported = ledger("export").stdout
+    assert f"old-list.csv by cli:{getpass.getuser()}" in exported  # the file and who loaded it
 
 
 def test_import_a_bare_list_of_numbers(ledger: Invoke, tmp_path: Path) -> None:

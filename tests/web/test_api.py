@@ -255,3 +255,8 @@ def test_impossible_review_id_is_404_not_500(client: FlaskClient) -> None:
     url = f"/v1/reviews/{2**63}/decision"
     response = client.post(url, json={"opt_out": True}, headers=bearer())
     assert response.status_code == 404
+
+
+def test_a_get_of_the_send_check_is_405_not_a_phone_lookup(client: FlaskClient) -> None:
+    response = client.get("/v1/consent/check", headers=bearer())
+    assert response.status_code == 405 and response.headers["Allow"] == "POST"
