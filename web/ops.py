@@ -66,6 +66,6 @@ def healthz() -> tuple[Response, int]:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    """Prometheus exposition text of this process's counters."""
+    """Prometheus text of the server's counters (all workers' under `stopline serve`)."""
     metrics = state().metrics
     return Response(metrics.render(), content_type=metrics.content_type)

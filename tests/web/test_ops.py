@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
 
 from core.config import Settings
 from core.db import Database
@@ -15,6 +19,7 @@ from core.services import ConsentService
 from stopline.bootstrap import Services, build_services
 from tests.web.helpers import CONTACT, bearer, messages, post_sms, sms
 from web import create_app
+from web.metrics import use_process_files
 
 
 def test_healthz_reports_database_rules_and_configuration(
@@ -58,7 +63,29 @@ def test_hook_answers_503_when_the_database_is_down(
     assert client.get(f"/v1/consent/{CONTACT}", headers=bearer()).status_code == 503
 
 
-def test_metrics_count_requests_decisions_and_rules(client: FlaskClient) -> None:
+@pytest.fixture(params=["per_app", "shared"])
+def metrics_mode(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Counters on the app's registry (tests, one process) or in files (`stopline serve`)."""
+    if request.param == "per_app":
+        yield request.param
+        return
+    directory = tmp_path / "metrics"
+    directory.mkdir()
+    use_process_files(directory)
+    try:
+        yield request.param
+    finally:
+        use_process_files(None)
+
+
+def _families(text: str) -> dict[str, Metric]:
+    return {family.name: family for family in text_string_to_metric_families(text)}
+
+
+def test_metrics_count_requests_decisions_and_rules(
+    metrics_mode: str, settings: Settings, services: Services
+) -> None:
+    client = create_app(settings, services).test_client()
     post_sms(client, sms("STOP"))
     client.get("/nowhere")
     text = client.get("/metrics").get_data(as_text=True)
@@ -68,9 +95,43 @@ def test_metrics_count_requests_decisions_and_rules(client: FlaskClient) -> None
     )
     assert 'stopline_http_requests_total{endpoint="unmatched",method="GET",status="404"}' in text
     assert 'stopline_decisions_total{source="contact",transition="opt_out"} 1.0' in text
-    assert "stopline_rules_reloads_total" in text
-    assert "stopline_rules_reload_failures_total" in text
-    assert "stopline_rules_info{" in text
+    # The same names and types whether one process or many answer.
+    families = _families(text)
+    assert {name: families[name].type for name in families if "rules" in name} == {
+        "stopline_rules_reloads": "counter",
+        "stopline_rules_reload_failures": "counter",
+        "stopline_rules_info": "gauge",
+        "stopline_rules_loaded_timestamp_seconds": "gauge",
+    }
+    [info] = families["stopline_rules_info"].samples
+    assert (info.labels["version"], info.value) == (services.rules.version, 1.0)
+    if metrics_mode == "shared":  # one row per worker, which says whose rules these are
+        assert info.labels["pid"] == str(os.getpid())
+
+
+def test_metrics_show_only_the_rules_in_force_after_reloads(
+    metrics_mode: str, settings: Settings, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yml"
+    text = settings.rules_path.read_text(encoding="utf-8")
+    rules.write_text(text, encoding="utf-8")
+    services = build_services(settings.model_copy(update={"rules_path": rules}))
+    try:
+        client = create_app(settings, services).test_client()
+        client.get("/metrics")
+        rules.write_text(text.replace("You are unsubscribed", "Unsubscribed (B)"), "utf-8")
+        client.get("/healthz")  # the reload
+        families = _families(client.get("/metrics").get_data(as_text=True))
+        versions = [s.labels["version"] for s in families["stopline_rules_info"].samples]
+        assert versions == [services.rules.version]  # not the replaced version as well
+        assert families["stopline_rules_reloads"].samples[0].value == 1.0
+        rules.write_text("keywords: [unclosed\n", encoding="utf-8")
+        client.get("/healthz")
+        families = _families(client.get("/metrics").get_data(as_text=True))
+        assert families["stopline_rules_reload_failures"].samples[0].value == 1.0
+        assert families["stopline_rules_reloads"].samples[0].value == 1.0
+    finally:
+        services.close()
 
 
 def test_two_apps_keep_separate_metrics(settings: Settings, services: Services) -> None:
