@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -106,20 +106,20 @@ def banner(settings: Settings, services: Services) -> list[str]:
 def run(settings: Settings) -> None:
     """Check rules and schema, build the app once, print the banner, then serve until stopped."""
     from stopline.bootstrap import build_services
-    from web import create_app
 
     services = build_services(settings)  # RulesError here stops start-up with the file's problems
     ensure_migrated(settings)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    app = create_app(settings, services)
-    for line in banner(settings, services):
-        click.echo(line)
-    services.database.dispose()  # no connection may be shared with the forked workers
     if sys.platform.startswith("linux"):
-        serve_gunicorn(settings, services, app)
+        from stopline.serve_gunicorn import serve_gunicorn, shared_metrics
+
+        # Before the app is built: its counters must go to files every worker writes to.
+        with shared_metrics():
+            serve_gunicorn(settings, services, build_app(settings, services))
         return
+    app = build_app(settings, services)
     click.secho(
         "Warning: gunicorn runs on Linux only; using Flask's development server "
         "(one process, not for production).",
@@ -130,55 +130,12 @@ def run(settings: Settings) -> None:
     app.run(host=settings.host, port=settings.port, threaded=True)
 
 
-def serve_gunicorn(settings: Settings, services: Services, app: Flask) -> None:
-    """Run gunicorn in this process; workers are forked from the app loaded here (preload)."""
-    from gunicorn.app.base import BaseApplication
+def build_app(settings: Settings, services: Services) -> Flask:
+    """The app, announced by the banner; no database connection is left open to be forked."""
+    from web import create_app
 
-    def pre_fork(server: object, worker: object) -> None:
-        # The master refreshes its rules before each fork (a SIGHUP restarts the workers), so
-        # a new worker starts with the newest good rules; a broken file keeps the last good.
-        services.rules.check_now()
-
-    def post_fork(server: object, worker: object) -> None:
-        # Pooled connections must never cross a fork; close=False leaves the parent's alone.
-        services.database.engine.dispose(close=False)
-
-    class Server(BaseApplication):
-        def __init__(self, options: dict[str, Any]) -> None:
-            self.options = options
-            super().__init__()
-
-        def load_config(self) -> None:
-            for key, value in self.options.items():
-                if key in self.cfg.settings:  # older gunicorns lack some settings
-                    self.cfg.set(key, value)
-
-        def load(self) -> Flask:
-            return app
-
-    Server(
-        {
-            "bind": f"{settings.host}:{settings.port}",
-            "workers": settings.workers,
-            # Threads: a send check of a million numbers must not hold up Twilio's hook,
-            # and a long request does not stop a gthread worker's heartbeat.
-            "worker_class": "gthread",
-            "threads": 4,
-            # Loaded once, before the fork: a worker that restarts (timeout, crash) while
-            # rules.yml is broken still has good rules, instead of failing to boot and taking
-            # the whole server down with it. The rules holder needs no thread (it checks the
-            # file lazily), so nothing is lost in the fork.
-            "preload_app": True,
-            "pre_fork": pre_fork,
-            "post_fork": post_fork,
-            "loglevel": settings.log_level.lower(),
-            "accesslog": "-",
-            "errorlog": "-",
-            # Twilio gives up after 15 s; a worker stuck longer than that is restarted.
-            "timeout": 30,
-            "graceful_timeout": 10,
-            # gunicorn 23+ opens a control socket at one fixed path per user; two servers
-            # (a dev server and the tests') would fight over it.
-            "control_socket_disable": True,
-        }
-    ).run()
+    app = create_app(settings, services)
+    for line in banner(settings, services):
+        click.echo(line)
+    services.database.dispose()
+    return app
