@@ -65,8 +65,13 @@ class Settings(BaseSettings):
 
     def api_token_names(self) -> dict[str, str]:
         """Map each configured API token's secret to its name (the actor recorded in the ledger)."""
-        tokens = {secret.get_secret_value(): name for name, secret in self.api_tokens.items()}
-        if self.api_token is not None and self.api_token.get_secret_value():
+        # An empty secret would let "Authorization: Bearer " in: it is never a token.
+        tokens = {
+            secret.get_secret_value(): name
+            for name, secret in self.api_tokens.items()
+            if secret.get_secret_value().strip()
+        }
+        if self.api_token is not None and self.api_token.get_secret_value().strip():
             tokens[self.api_token.get_secret_value()] = self.api_token_name
         return tokens
 

@@ -16,6 +16,8 @@ _REALM = 'Bearer realm="stopline"'
 def _match(presented: str, tokens: dict[str, str]) -> str | None:
     """The name of the token presented, comparing every token in constant time."""
     found: str | None = None
+    if not presented:
+        return None
     given = presented.encode("utf-8")
     for secret, name in tokens.items():
         if hmac.compare_digest(given, secret.encode("utf-8")):

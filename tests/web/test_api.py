@@ -260,3 +260,14 @@ def test_impossible_review_id_is_404_not_500(client: FlaskClient) -> None:
 def test_a_get_of_the_send_check_is_405_not_a_phone_lookup(client: FlaskClient) -> None:
     response = client.get("/v1/consent/check", headers=bearer())
     assert response.status_code == 405 and response.headers["Allow"] == "POST"
+
+
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_configured_token_never_lets_anyone_in(
+    settings: Settings, services: Services, empty: str
+) -> None:
+    blank = settings.model_copy(update={"api_token": None, "api_tokens": {"crm": SecretStr(empty)}})
+    client = create_app(blank, services).test_client()
+    for header in ("Bearer ", "Bearer", f"Bearer {empty}"):
+        response = client.get(f"/v1/consent/{CONTACT}", headers={"Authorization": header})
+        assert response.status_code == 503  # no usable token: the API is off, not open
