@@ -54,23 +54,16 @@ def scope_state(row: Row[Any]) -> ScopeState:
     )
 
 
-def upsert_scope(conn: Connection, values: dict[str, Any]) -> None:
-    """Write one consent row (insert, or replace the existing row for that contact and scope)."""
-    if conn.dialect.name == "postgresql":
-        stmt: Any = postgresql.insert(consent)
-    else:
-        stmt = sqlite.insert(consent)
+def upsert_scopes(conn: Connection, values: Sequence[dict[str, Any]]) -> None:
+    """Write consent rows: insert each, or replace the existing row for its contact and scope."""
+    if not values:
+        return
+    stmt: Any = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(consent)
     keys = ("status", "source", "actor", "since", "rule", "keyword", "message_text", "reason")
     stmt = stmt.on_conflict_do_update(
         index_elements=["contact", "scope_key"], set_={k: stmt.excluded[k] for k in keys}
     )
-    conn.execute(stmt, values)
-
-
-def upsert_scopes(conn: Connection, values: Sequence[dict[str, Any]]) -> None:
-    """Write many consent rows in one statement batch."""
-    if values:
-        upsert_scope(conn, list(values))  # type: ignore[arg-type]
+    conn.execute(stmt, list(values))
 
 
 def add_events(conn: Connection, events: Sequence[dict[str, Any]]) -> None:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import text
 
 from core.db import Database
@@ -19,13 +18,6 @@ from tests.fakes import TextDecider
 
 CONTACTS = ["+12065550100", "+12065550101", "+12065550102"]
 SENDER = "+12065550199"
-
-
-@pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    db = Database(database_url)
-    yield db
-    db.dispose()
 
 
 def run_threads(count: int, work: Callable[[int], object]) -> list[object]:

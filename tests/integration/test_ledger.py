@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -28,13 +27,6 @@ OTHER_SENDER = "+12065550198"
 AGENT = Actor(Source.AGENT, "U0AGENT")
 API = Actor(Source.API, "crm")
 _ids = itertools.count(1)
-
-
-@pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    db = Database(database_url)
-    yield db
-    db.dispose()
 
 
 @pytest.fixture
