@@ -1,1 +1,5 @@
-"""The Slack bot for support agents (issue 3): opt out, opt in, status, export, the review queue."""
+"""The Slack bot for support agents: slash commands, status cards, review cards, exports."""
+
+from bot.app import create_bolt_app
+
+__all__ = ["create_bolt_app"]

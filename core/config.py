@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -54,9 +55,22 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("STOPLINE_SLACK_API_URL", "SLACK_API_URL"),
     )
     slack_channel: str | None = None
-    slack_optin_users: list[str] = Field(default_factory=list)
+    slack_optin_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
     slack_optin_usergroup: str | None = None
-    slack_teams: list[str] = Field(default_factory=list)
+    slack_optin_cache_seconds: float = 60.0
+    slack_teams: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    slack_export_progress_seconds: float = 15.0
+
+    @field_validator("slack_optin_users", "slack_teams", mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        # Accept a JSON list or the plain "U01,U02" an operator would type.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.replace(" ", ",").split(",") if part.strip()]
+        return value
 
     @field_validator("default_region")
     @classmethod
@@ -83,4 +97,13 @@ class Settings(BaseSettings):
     @property
     def slack_configured(self) -> bool:
         """True when the Slack bot can serve HTTP requests."""
-        return bool(self.slack_bot_token and self.slack_signing_secret)
+        return bool(_secret(self.slack_bot_token) and _secret(self.slack_signing_secret))
+
+    @property
+    def slack_can_post(self) -> bool:
+        """True when stopline can post to Slack (channel notices), with or without HTTP mode."""
+        return bool(_secret(self.slack_bot_token))
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value().strip() if value is not None else ""

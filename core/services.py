@@ -15,6 +15,7 @@ from core.db import Database
 from core.errors import (
     InvalidInput,
     InvalidPhoneNumber,
+    NotFound,
 )
 from core.model import (
     ACCOUNT,
@@ -204,6 +205,14 @@ class ConsentService:
         contact = normalize_phone(phone, self.region) if phone else None
         with self.database.read() as conn:
             return ledger.open_reviews(conn, contact)
+
+    def review(self, review_id: int) -> ReviewItem:
+        """One review item, open or decided; NotFound when there is none."""
+        with self.database.read() as conn:
+            item = ledger.get_review(conn, review_id) if 0 < review_id < reviews.MAX_ID else None
+        if item is None:
+            raise NotFound(f"there is no review item {review_id}")
+        return item
 
     def decide_review(self, review_id: int, opt_out: bool, actor: Actor) -> ReviewItem:
         """Close a review item: the first agent decides; a second decision is a Conflict."""

@@ -128,3 +128,12 @@ review_items = Table(
     Column("carrier_message_id", String(64), nullable=True),
     Index("ix_reviews_status_contact", "status", "contact"),
 )
+
+seen_requests = Table(
+    "seen_requests",
+    metadata,
+    # A signed request's fingerprint (e.g. Slack's signature): seen once, refused after.
+    Column("key", String(128), primary_key=True),
+    Column("seen_at", UTCDateTime(), nullable=False),
+    Index("ix_seen_requests_seen_at", "seen_at"),
+)

@@ -27,12 +27,21 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_webhook_body
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    install(app, AppState(settings, services, Metrics(services.rules)))
+    notifier = None
+    if settings.slack_can_post and settings.slack_channel:
+        from bot.notify import build_notifier  # Slack's libraries load only when Slack is set up
+
+        notifier = build_notifier(settings, services)
+    install(app, AppState(settings, services, Metrics(services.rules), notifier))
     errors.register(app)
     app.before_request(cap_small_bodies)
     app.after_request(_count)
     for blueprint in (twilio.bp, api.bp, ops.bp, openapi.bp):
         app.register_blueprint(blueprint)
+    if settings.slack_configured:
+        from web.slack import mount  # Slack's libraries load only when Slack is configured
+
+        mount(app, settings, services)
     return app
 
 

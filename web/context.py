@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from core.config import Settings
 
 if TYPE_CHECKING:
+    from bot.notify import Notifier
     from stopline.bootstrap import Services
     from web.metrics import Metrics
 
@@ -18,10 +19,17 @@ _KEY = "stopline"
 class AppState:
     """What every view needs, kept in app.extensions so many apps can live in one process."""
 
-    def __init__(self, settings: Settings, services: Services, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        services: Services,
+        metrics: Metrics,
+        notifier: Notifier | None = None,
+    ) -> None:
         self.settings = settings
         self.services = services
         self.metrics = metrics
+        self.notifier = notifier
 
 
 def install(app: Flask, state: AppState) -> None:

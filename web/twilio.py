@@ -90,4 +90,6 @@ def inbound() -> Response:
     )
     outcome = app.services.consent.receive_message(message)
     app.metrics.decision(outcome, Source.CONTACT)
+    if app.notifier is not None:
+        app.notifier.message_received(message, outcome)  # queued; never delays the answer
     return _twiml(outcome.reply)
