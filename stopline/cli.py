@@ -15,6 +15,7 @@ from core.errors import InvalidPhoneNumber, RulesError, StoplineError
 from stopline.cli_common import fail, safe_url
 from stopline.cli_ledger import export_command, import_command, optin, optout, status
 from stopline.cli_rules import rules
+from stopline.cli_slack import slack
 
 
 class StoplineGroup(click.Group):
@@ -109,3 +110,4 @@ main.add_command(optout)
 main.add_command(optin)
 main.add_command(export_command)
 main.add_command(import_command)
+main.add_command(slack)
