@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from core.errors import InvalidInput, InvalidPhoneNumber
-from core.phone import normalize_phone
+from core.phone import normalize_phone, normalize_sender
 
 # Slack sends `<tel:+12065550100|+1 206-555-0100>` or `<mailto:..|..>` for auto-linked text.
 _LINK = re.compile(r"<(?:tel:|mailto:|https?://)?([^<>|]*)(?:\|([^<>]*))?>")
@@ -73,9 +73,10 @@ def _take_phone(tokens: list[str], region: str) -> tuple[str, list[str]]:
         if not _PHONE_PIECE.match(token) or len(pieces) >= 5:
             break
         pieces.append(token)
+    if not tokens:
+        raise UsageError("the command needs a phone number")
     if not pieces:
-        shown = f' "{tokens[0]}"' if tokens else ""
-        raise UsageError(f"a phone number must come first{shown and ', not' + shown}")
+        raise UsageError(f"a phone number must come first, not “{tokens[0][:40]}”")
     # The longest run of pieces that is a valid number: "206 555 0100 2nd complaint" works.
     error: InvalidPhoneNumber | None = None
     for size in range(len(pieces), 0, -1):
@@ -85,6 +86,19 @@ def _take_phone(tokens: list[str], region: str) -> tuple[str, list[str]]:
             error = error or exc
     assert error is not None
     raise error
+
+
+def sender_option(args: Arguments, region: str, *, allow_all: bool = False) -> str | None:
+    """The `sender=` option as E.164 (or "all" where allowed), None when not given."""
+    value = args.options.get("sender")
+    if value is None:
+        return None
+    if allow_all and value.strip().lower() == "all":
+        return "all"
+    try:
+        return normalize_sender(value, region)
+    except InvalidPhoneNumber as exc:
+        raise UsageError(f"`sender={value}` is not one of your numbers: {exc.reason}") from None
 
 
 def parse_date(value: str, name: str) -> date:

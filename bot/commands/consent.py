@@ -1,11 +1,35 @@
-"""(being written)"""
+"""/consent PHONE: a contact's status card."""
 
 from __future__ import annotations
 
-from slack_bolt import App
+from typing import Any
 
+from slack_bolt import Ack, App, Respond
+
+from bot import agent_actions
+from bot.args import UsageError, parse
 from bot.context import BotContext
+from bot.replies import failure, usage_problem
+from core.errors import StoplineError
+
+COMMAND = "/consent"
 
 
 def register(app: App, ctx: BotContext) -> None:
-    """Attach this module's listeners."""
+    """Attach /consent."""
+
+    @app.command(COMMAND)
+    def consent(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        try:
+            args = parse(command.get("text"), options=set(), region=ctx.settings.default_region)
+            if args.rest:
+                raise UsageError(f"unexpected words after the number: “{args.rest[:60]}”")
+        except StoplineError as exc:
+            ack(text=usage_problem(COMMAND, exc))
+            return
+        assert args.phone is not None
+        ack()
+        try:
+            respond(**agent_actions.card_reply(ctx, args.phone, command["user_id"]))
+        except StoplineError as exc:
+            respond(text=failure(exc))

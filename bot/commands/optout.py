@@ -1,11 +1,38 @@
-"""(being written)"""
+"""/optout PHONE [sender=PHONE] [reason…]: an agent opts a contact out."""
 
 from __future__ import annotations
 
-from slack_bolt import App
+from typing import Any
 
-from bot.context import BotContext
+from slack_bolt import Ack, App, Respond
+
+from bot import agent_actions
+from bot.args import parse, sender_option
+from bot.context import BotContext, agent
+from bot.replies import failure, usage_problem
+from core.errors import StoplineError
+from core.phone import national_format
+
+COMMAND = "/optout"
 
 
 def register(app: App, ctx: BotContext) -> None:
-    """Attach this module's listeners."""
+    """Attach /optout."""
+
+    @app.command(COMMAND)
+    def optout(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        region = ctx.settings.default_region
+        try:
+            args = parse(command.get("text"), options={"sender"}, region=region)
+            sender = sender_option(args, region)
+        except StoplineError as exc:
+            ack(text=usage_problem(COMMAND, exc))
+            return
+        assert args.phone is not None
+        ack(text=f"Opting out {national_format(args.phone)}…")
+        actor = agent(command.get("team_id"), command["user_id"])
+        try:
+            note = agent_actions.opt_out(ctx, args.phone, sender, actor, args.rest)
+            respond(**agent_actions.card_reply(ctx, args.phone, command["user_id"], note))
+        except StoplineError as exc:
+            respond(text=failure(exc))

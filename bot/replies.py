@@ -1,0 +1,50 @@
+"""What agents are told: usage with an example, and plain words for every domain error."""
+
+from __future__ import annotations
+
+from core.errors import DatabaseUnavailable, InvalidPhoneNumber, StoplineError
+
+USAGE = {
+    "/optout": (
+        "`/optout PHONE [sender=PHONE] [reason…]` opts a contact out. Without `sender=` the "
+        "opt-out covers every number of the account.\n"
+        "Example: `/optout (206) 555-0100 asked on a call` or "
+        "`/optout +1 206-555-0100 sender=+1 415-555-0123 wrong number`"
+    ),
+    "/optin": (
+        "`/optin PHONE [sender=PHONE|all] [reason…]` opts a contact back in, when an agent, the "
+        "API or an import opted them out. Without `sender=` it lifts the account-wide opt-out; "
+        "`sender=all` lifts every opt-out you may lift.\n"
+        "Example: `/optin 206.555.0100 sender=all asked to hear from us again`"
+    ),
+    "/consent": (
+        "`/consent PHONE` shows a contact's status card.\nExample: `/consent (206) 555-0100`"
+    ),
+    "/optout-export": (
+        "`/optout-export [since=YYYY-MM-DD] [sender=PHONE]` posts the opted-out list as a CSV "
+        "file in this channel.\nExample: `/optout-export since=2026-01-01 sender=+14155550123`"
+    ),
+}
+
+
+def usage_problem(command: str, problem: StoplineError | str | None = None) -> str:
+    """A caller-only answer to a command typed wrongly: what was wrong, usage, an example."""
+    if problem is None:
+        head = f"`{command}` needs arguments."
+    elif isinstance(problem, InvalidPhoneNumber):
+        head = f"{problem.detail}"
+    elif isinstance(problem, StoplineError):
+        head = f"{problem.message[:1].upper()}{problem.message[1:]}."
+    else:
+        head = problem
+    return f":warning: {head}\n{USAGE.get(command, '')}".strip()
+
+
+def failure(exc: StoplineError) -> str:
+    """An error after the command was acknowledged, in plain words: did anything change."""
+    if isinstance(exc, DatabaseUnavailable):
+        return (
+            ":warning: The consent ledger is unavailable right now, so nothing was changed. "
+            "Try again in a minute."
+        )
+    return f":warning: {exc.message[:1].upper()}{exc.message[1:]}."
