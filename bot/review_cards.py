@@ -65,7 +65,8 @@ def days_left(deadline: datetime, now: datetime) -> str:
 
 def _facts(item: ReviewItem, now: datetime | None) -> Blocks:
     # Everything the contact wrote is escaped: "<!channel>" in an SMS must never ping anyone.
-    head = f":mag: *Possible opt-out to review* · review {item.id}\n>{quote(item.message_text)}"
+    title = "Possible opt-out to review" if item.status == "open" else "Possible opt-out, reviewed"
+    head = f":mag: *{title}* · review {item.id}\n>{quote(item.message_text)}"
     deadline = when(item.deadline)
     if now is not None and item.status == "open":
         deadline += f" ({days_left(item.deadline, now)})"
