@@ -46,3 +46,9 @@ def test_only_rules_imports_durable() -> None:
     for folder in ("core", "web", "bot", "stopline"):
         for path in (ROOT / folder).rglob("*.py"):
             assert "durable" not in imported_modules(path), path
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "bot").rglob("*.py")), ids=lambda p: p.name)
+def test_the_bot_goes_through_the_service_layer(path: Path) -> None:
+    # Listeners call core's services; they never touch the database, Flask or the rules.
+    assert not imported_modules(path) & {"sqlalchemy", "flask", "werkzeug", "rules", "web"}
