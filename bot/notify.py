@@ -113,11 +113,14 @@ class ChannelNotifier:
         """Queue the notice or review card this outcome calls for; never waits, never raises."""
         if outcome.duplicate:
             return  # a carrier's retry: the first delivery was announced already
-        text = notice_text(message, outcome)
-        if text is not None:
-            self._enqueue(_Notice(text))
-        if outcome.review_id is not None:
-            self._enqueue(_ReviewCard(outcome.review_id))
+        try:
+            text = notice_text(message, outcome)
+            if text is not None:
+                self._enqueue(_Notice(text))
+            if outcome.review_id is not None:
+                self._enqueue(_ReviewCard(outcome.review_id))
+        except Exception:  # the text is recorded; a notice must never fail the hook's answer
+            log.exception("Slack notices: could not queue a notice")
 
     def pending(self) -> int:
         """How many notices wait to be posted."""
@@ -139,6 +142,8 @@ class ChannelNotifier:
         thread.join(max(0.0, deadline - time.monotonic()))
         if thread.is_alive():
             self._abandon.set()
+            with contextlib.suppress(queue.Full):  # wakes a worker idle on an empty queue
+                self._queue.put_nowait(_STOP)
             log.error("Slack notices: gave up after %gs with %d notice(s) not posted to %s",
                       timeout, self._queue.qsize(), self.channel)  # fmt: skip
 
@@ -190,14 +195,12 @@ class ChannelNotifier:
                 return
             except SlackApiError as exc:
                 wait = _retry_wait(exc, self.backoff, attempt)
-                error = exc.response.get("error") if exc.response is not None else None
                 log.error("Slack notices: chat.postMessage to %s failed (%s, HTTP %s)%s",
-                          self.channel, error, exc.response.status_code,
-                          "" if wait is None else f"; retrying in {wait:g}s")  # fmt: skip
+                          self.channel, exc.response.get("error"), exc.response.status_code,
+                          _retrying(wait))  # fmt: skip
             except (OSError, HTTPException) as exc:
                 wait = self.backoff[attempt] if attempt < len(self.backoff) else None
-                log.error("Slack notices: could not reach Slack (%s)%s", exc,
-                          "" if wait is None else f"; retrying in {wait:g}s")  # fmt: skip
+                log.error("Slack notices: could not reach Slack (%s)%s", exc, _retrying(wait))
             if wait is None or self._abandon.wait(wait):
                 return
 
@@ -207,18 +210,17 @@ def _retry_wait(exc: SlackApiError, backoff: tuple[float, ...], attempt: int) ->
     response = exc.response
     if attempt >= len(backoff):
         return None
-    status = response.status_code
-    if status == 429 or response.get("error") == "ratelimited":
-        after = (response.headers or {}).get("Retry-After") or (response.headers or {}).get(
-            "retry-after"
-        )
-        try:
-            return min(float(after), RETRY_AFTER_CAP) if after else backoff[attempt]
-        except ValueError:
-            return backoff[attempt]
-    if status >= 500 or response.get("error") in PASSING:
+    if response.status_code == 429 or response.get("error") == "ratelimited":
+        headers = {key.lower(): value for key, value in (response.headers or {}).items()}
+        after = str(headers.get("retry-after", ""))
+        return min(float(after), RETRY_AFTER_CAP) if after.isdigit() else backoff[attempt]
+    if response.status_code >= 500 or response.get("error") in PASSING:
         return backoff[attempt]
     return None  # channel_not_found, not_in_channel, invalid_auth...: retrying cannot help
+
+
+def _retrying(wait: float | None) -> str:
+    return "" if wait is None else f"; retrying in {wait:g}s"
 
 
 def build_notifier(settings: Settings, services: Services) -> Notifier | None:
