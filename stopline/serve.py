@@ -94,12 +94,15 @@ def banner(settings: Settings, services: Services) -> list[str]:
             "  API:      NOT configured: set STOPLINE_API_TOKEN (the API answers 503 until then)"
         )
     if settings.slack_configured:
-        lines.append("  Slack:    tokens set (the Slack bot is not part of this release yet)")
+        lines.append(f"  Slack:    configured; commands and buttons at {base}/slack/events")
     else:
         lines.append(
             "  Slack:    NOT configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET "
-            "(the Slack bot comes in a later release)"
+            "(or run `stopline slack` with SLACK_APP_TOKEN for Socket Mode)"
         )
+    if settings.slack_can_post:
+        channel = settings.slack_channel or "none (set STOPLINE_SLACK_CHANNEL)"
+        lines.append(f"  Notices:  Slack channel {channel}")
     return lines
 
 

@@ -101,3 +101,9 @@ def test_a_stop_by_text_is_noticed_in_the_channel_from_a_forked_worker(
     assert post_twilio(server, params, sign(server, params))[0] == 200
     posts = fake.wait_for("chat.postMessage", 1, timeout=20)
     assert any(p.params.get("channel") == NOTICES and "555-0144" in str(p.params) for p in posts)
+
+
+def test_banner_says_where_slack_posts(server: Server) -> None:
+    out = server.output()
+    assert f"Slack:    configured; commands and buttons at {server.base}/slack/events" in out
+    assert f"Notices:  Slack channel {NOTICES}" in out
