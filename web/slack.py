@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 MAX_SKEW = 300  # seconds, as Slack documents
 # A fingerprint is kept longer than a timestamp stays acceptable, so no replay outlives it.
 REPLAY_WINDOW = timedelta(minutes=10)
+UNREACHABLE = (
+    ":warning: stopline could not reach Slack's Web API to check its bot token, so it did not "
+    "act on this. Check SLACK_BOT_TOKEN and SLACK_API_URL, or try again in a minute."
+)
 
 
 def signature_ok(secret: bytes, body: bytes, timestamp: str, signature: str, now: float) -> bool:
@@ -79,6 +83,11 @@ def mount(app: Flask, settings: Settings, services: Services) -> None:
             log.warning("refused a replayed Slack request")
             return jsonify(error="replayed request"), 401
         response: Response = handler.handle(request)
+        if response.status_code >= 500:
+            # Bolt answers 500 when Slack's Web API cannot be reached (auth.test before the
+            # first listener): Slack would show "dispatch_failed", so the agent is told why.
+            log.error("the Slack app failed before answering (status %d)", response.status_code)
+            return jsonify(response_type="ephemeral", text=UNREACHABLE), 200
         return response
 
     app.add_url_rule("/slack/events", "slack_events", slack_events, methods=["POST"])

@@ -241,3 +241,18 @@ def test_opt_in_button_only_for_agents_who_may_use_it(slack: SlackDriver) -> Non
 def test_a_button_with_a_forged_value_changes_nothing(slack: SlackDriver) -> None:
     slack.click("card_opt_out", "{not json", user=BOSS)
     assert "out of date" in answer(slack)["text"]
+
+
+def test_commands_on_sqlite_and_postgresql(make_slack: MakeSlack, database_url: str) -> None:
+    slack = make_slack(database_url=database_url)
+    post_sms(slack.client, sms("STOP", contact=CONTACT, sender=BUSINESS))
+    slack.command("/optout", f"2065550123 sender={OTHER_BUSINESS} asked by email")
+    answer(slack)
+    slack.command("/optin", "2065550123 sender=all", user=BOSS)
+    said = answer(slack, 2)["text"]
+    assert "opted back in" in said and "opted out by text" in said
+    slack.command("/consent", "2065550123")
+    text = blocks_text(answer(slack, 3)["blocks"])
+    assert "OPTED OUT of 1 sender number" in text
+    actions = [e.action for e in slack.services.consent.events(CONTACT)]
+    assert actions == [Action.OPT_IN, Action.REFUSED, Action.OPT_OUT, Action.OPT_OUT]

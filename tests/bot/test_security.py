@@ -124,3 +124,20 @@ def test_without_slack_settings_the_rest_runs_and_healthz_says_slack_is_off(
 
 def test_healthz_says_slack_is_configured(slack: SlackDriver) -> None:
     assert slack.client.get("/healthz").get_json()["slack"] == "configured"
+
+
+def test_slack_api_unreachable_is_told_plainly_not_a_500(make_slack: MakeSlack) -> None:
+    slack = make_slack()
+    slack.fake.close()  # auth.test, Bolt's first call, cannot connect
+    response = slack.command("/optout", "2065550123")
+    assert response.status_code == 200
+    assert "could not reach Slack's Web API" in ack_text(response)
+    assert not opted_out(slack)
+
+
+def test_a_revoked_token_is_told_plainly(make_slack: MakeSlack) -> None:
+    slack = make_slack()
+    slack.fake.answers["auth.test"] = lambda params: {"ok": False, "error": "invalid_auth"}
+    response = slack.command("/optout", "2065550123")
+    assert response.status_code == 200 and "reinstall" in ack_text(response)
+    assert not opted_out(slack)
