@@ -67,9 +67,9 @@ def scope_line(scope: ScopeState) -> str:
 
 def event_line(event: ConsentEvent) -> str:
     """One event of the history, short."""
-    where = "account" if event.sender is None else escape(national_format(event.sender))
+    where = "account-wide" if event.sender is None else f"from {national_format(event.sender)}"
     what = _ACTIONS.get(event.action.value, event.action.value)
-    line = f"{when(event.at)} · {what} ({where}) by {actor_text(event.source, event.actor)}"
+    line = f"{when(event.at)} · {what} {where} by {actor_text(event.source, event.actor)}"
     if event.message_text and event.source is Source.CONTACT:
         line += f": {quote(event.message_text, 80)}"
     elif event.reason:
