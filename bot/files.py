@@ -1,4 +1,4 @@
-"""Posting a file from disk into a channel with Slack's external-upload protocol, streamed.
+"""A file from disk posted into a channel by Slack's external upload, streamed; why Slack refused.
 
 These are the three calls of slack-sdk's `files_upload_v2` (files.getUploadURLExternal,
 a POST of the bytes to the upload URL Slack returns, files.completeUploadExternal), but
@@ -17,9 +17,22 @@ from typing import Any, BinaryIO
 from urllib.error import HTTPError, URLError
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 log = logging.getLogger(__name__)
 BLOCK = 64 * 1024
+_INVITE = "stopline is not in this channel. Invite it with `/invite @stopline`, then try again."
+_SLACK_ADVICE = {  # Slack's refusals of the upload that an agent can do something about
+    "not_in_channel": _INVITE,
+    "channel_not_found": _INVITE,
+    "is_archived": "this channel is archived. Run the command in another channel.",
+    "missing_scope": "the stopline app lacks the files:write scope. Ask a Slack admin to "
+    "reinstall it from slack-manifest.yml.",
+}
+_IN_A_DM = (
+    "stopline cannot post files in this conversation. Run the command in a channel that "
+    "stopline is in (invite it with `/invite @stopline`)."
+)
 
 
 class UploadFailed(Exception):
@@ -105,4 +118,14 @@ def _post(client: WebClient, url: str, body: _Reader, size: int) -> None:
     log.debug("uploaded %d bytes (%s)", size, answer.strip())
 
 
-__all__ = ["UploadFailed", "upload_file"]
+def refusal_text(exc: SlackApiError | UploadFailed, channel_id: str) -> str:
+    """Why Slack did not take the file, and what an agent can do about it."""
+    if isinstance(exc, UploadFailed):
+        return f"{exc.message} while the file was sent. Try again in a few minutes."
+    error = str(exc.response.get("error", "unknown_error"))
+    if _SLACK_ADVICE.get(error) == _INVITE and channel_id.startswith("D"):
+        return _IN_A_DM  # a direct message: nobody can invite the bot into it
+    return _SLACK_ADVICE.get(error, f"Slack refused the file (`{error}`). Try again later.")
+
+
+__all__ = ["UploadFailed", "refusal_text", "upload_file"]

@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.args import UsageError, parse, parse_date, sender_option
 from bot.context import BotContext, agent
-from bot.files import UploadFailed, upload_file
+from bot.files import UploadFailed, refusal_text, upload_file
 from bot.text import number
 from core.errors import DatabaseUnavailable, StoplineError
 
@@ -46,7 +46,7 @@ class Filters:
 
     def words(self) -> list[str]:
         """The filters as an agent reads them."""
-        found = [f"since {self.since.isoformat()} (UTC)"] if self.since else []
+        found = [f"since {self.since.isoformat()} 00:00 UTC"] if self.since else []
         if self.sender:  # the core counts an account-wide opt-out as covering every sender
             found.append(f"sender {number(self.sender)} with account-wide opt-outs")
         return found or ["all opt-outs"]
@@ -80,12 +80,16 @@ def register(app: App, ctx: BotContext) -> None:
             ack(text=f":x: {exc.message}.\n{USAGE}", response_type="ephemeral")
             return
         if not slots.acquire(blocking=False):
-            ack(text=f"{RUNNING_AT_ONCE} exports are already being built. Try again when they "
-                "are posted.", response_type="ephemeral")  # fmt: skip
+            busy = f"{RUNNING_AT_ONCE} exports are already being built."
+            ack(text=f"{busy} Try again when they are posted.", response_type="ephemeral")
             return
         try:
-            ack(text=f"Building the export of opted-out contacts ({', '.join(filters.words())}). "
-                "The file will be posted in this channel.", response_type="ephemeral")  # fmt: skip
+            wanted = ", ".join(filters.words())
+            ack(
+                text=f"Building the export of opted-out contacts ({wanted}). The file will be "
+                "posted in this channel.",
+                response_type="ephemeral",
+            )
             # Bolt has sent the ack; the rest runs on in its listener thread.
             run_export(ctx, client, respond, command, filters)
         finally:
@@ -120,12 +124,13 @@ def run_export(
                 sent=progress.uploaded,
             )
         took = time.monotonic() - started
-        log.info("opt-out export by %s (%s): %d rows posted in %s, %.1f s", who, wanted, count,
-                 channel, took)  # fmt: skip
+        log.info(
+            "opt-out export by %s (%s): %d rows in %s, %.1f s", who, wanted, count, channel, took
+        )
     except Exception as exc:  # after the ack nobody else would tell the agent: say it plainly
         known = isinstance(exc, StoplineError | SlackApiError | UploadFailed | OSError)
-        log.log(logging.WARNING if known else logging.ERROR, "opt-out export by %s (%s) failed: %s",
-                who, wanted, exc, exc_info=not known)  # fmt: skip
+        level = logging.WARNING if known else logging.ERROR
+        log.log(level, "opt-out export by %s (%s) failed: %s", who, wanted, exc, exc_info=not known)
         tell_failure(client, respond, channel, f"<@{user}>", failure_text(exc, channel))
     finally:
         if path is not None:
@@ -149,33 +154,17 @@ def failure_text(exc: Exception, channel: str) -> str:
         return "the consent ledger could not be read. Try again in a few minutes."
     if isinstance(exc, StoplineError):
         return f"{exc.message}."
-    if isinstance(exc, UploadFailed):
-        return f"{exc.message} while the file was sent. Try again in a few minutes."
-    if isinstance(exc, SlackApiError):
-        error = str(exc.response.get("error", "unknown_error"))
-        if error in ("not_in_channel", "channel_not_found") and channel.startswith("D"):
-            return (
-                "stopline cannot post files in this conversation. Run `/optout-export` in a "
-                "channel that stopline is in (invite it with `/invite @stopline`)."
-            )
-        if error in ("not_in_channel", "channel_not_found"):
-            return (
-                "stopline is not in this channel. Invite it with `/invite @stopline`, then "
-                "run `/optout-export` again."
-            )
-        if error == "is_archived":
-            return "this channel is archived. Run `/optout-export` in another channel."
-        if error in ("missing_scope", "not_allowed_token_type", "restricted_action"):
-            return (
-                f"Slack refused the file (`{error}`): the stopline app may not post files here. "
-                "Ask a Slack admin to check the app's files:write permission."
-            )
-        return f"Slack refused the file (`{error}`). Try again in a few minutes."
+    if isinstance(exc, SlackApiError | UploadFailed):
+        return refusal_text(exc, channel)
     if isinstance(exc, OSError):
-        return (f"the stopline server could not write the file ({exc.strerror or exc}). Ask "
-                "whoever runs stopline to check its disk space.")  # fmt: skip
-    return ("stopline hit an unexpected error and logged it. Try again; if it fails again, ask "
-            "whoever runs stopline to check its log.")  # fmt: skip
+        return (
+            f"the stopline server could not write the file ({exc.strerror or exc}). Ask whoever "
+            "runs stopline to check its disk space."
+        )
+    return (
+        "stopline hit an unexpected error and logged it. Try again; if it fails again, ask "
+        "whoever runs stopline to check its log."
+    )
 
 
 def tell_failure(client: WebClient, respond: Any, channel: str, mention: str, text: str) -> None:
@@ -213,8 +202,8 @@ class _Progress:
     def text(self) -> str:
         """Where the export is now."""
         if self.size:
-            return (f"Still uploading the export: {self.sent / 1e6:.1f} of {self.size / 1e6:.1f} "
-                    f"MB sent ({self.rows:,} rows).")  # fmt: skip
+            sent = f"{self.sent / 1e6:.1f} of {self.size / 1e6:.1f} MB sent"
+            return f"Still uploading the export ({self.rows:,} rows): {sent}."
         return f"Still building the export: {self.rows:,} rows written so far."
 
     def __enter__(self) -> _Progress:

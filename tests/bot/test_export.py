@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import sqlite3
 import tempfile
@@ -70,7 +71,10 @@ def command_ack(driver: SlackDriver, text: str = "", **kwargs: Any) -> tuple[str
     return ack_text(response), str(body.get("response_type"))
 
 
-def test_export_posts_the_services_csv_in_the_channel(slack: SlackDriver) -> None:
+def test_export_posts_the_services_csv_in_the_channel(
+    make_slack: MakeSlack, database_url: str
+) -> None:
+    slack = make_slack(database_url=database_url)
     consent = slack.services.consent
     consent.opt_out("+1 206-555-0101", None, ME, "asked on the phone")
     consent.opt_out("(206) 555-0102", BUSINESS, Actor(Source.API, "crm"), '=HYPERLINK("x")')
@@ -137,7 +141,7 @@ def test_since_starts_at_midnight_utc_of_that_day(slack: SlackDriver) -> None:
     slack.services.consent.opt_out("+12065550104", OTHER_SENDER, ME)
 
     text, _ = command_ack(slack, "since=2025-06-01 sender=4155550123")
-    assert "(since 2025-06-01 (UTC), sender (415) 555-0123 (+14155550123)" in text
+    assert "(since 2025-06-01 00:00 UTC, sender (415) 555-0123 (+14155550123)" in text
     complete, body = uploaded(slack.fake)
     start = datetime(2025, 6, 1, tzinfo=UTC)
     assert body == expected_csv(slack, start, OTHER_SENDER)
@@ -145,7 +149,7 @@ def test_since_starts_at_midnight_utc_of_that_day(slack: SlackDriver) -> None:
         "+12065550102", "+12065550104"
     ]  # fmt: skip
     comment = complete.params["initial_comment"]
-    assert comment.startswith("Opted-out contacts: 2 rows · since 2025-06-01 (UTC) · sender")
+    assert comment.startswith("Opted-out contacts: 2 rows · since 2025-06-01 00:00 UTC · sender")
     assert (
         slack.fake.of(GET_URL)[0]
         .params["filename"]
@@ -156,7 +160,7 @@ def test_since_starts_at_midnight_utc_of_that_day(slack: SlackDriver) -> None:
 def test_a_future_since_delivers_the_header_and_says_0_rows(slack: SlackDriver) -> None:
     slack.services.consent.opt_out("+12065550101", None, ME)
     text, _ = command_ack(slack, "since=2999-01-01")
-    assert "since 2999-01-01 (UTC)" in text
+    assert "since 2999-01-01 00:00 UTC" in text
     complete, body = uploaded(slack.fake)
     assert body == b"phone,scope,sender,opted_out_by,actor,at,message_text,keyword,rule,reason\r\n"
     assert complete.params["initial_comment"].startswith("Opted-out contacts: 0 rows · since")
@@ -233,6 +237,32 @@ def test_the_ack_comes_back_before_the_export_is_done(slack: SlackDriver) -> Non
     assert body == expected_csv(slack)
 
 
+def test_two_exports_run_at_once_and_a_third_is_asked_to_wait(
+    slack: SlackDriver, temp_dir: Path
+) -> None:
+    gate = threading.Event()
+    ids = itertools.count(1)
+    fake = slack.fake
+
+    def slow_ticket(params: dict[str, Any]) -> dict[str, Any]:
+        gate.wait(10)
+        file_id = f"FSLOW{next(ids):04d}"
+        return {"ok": True, "file_id": file_id, "upload_url": f"{fake.url}/upload/{file_id}"}
+
+    fake.answers[GET_URL] = slow_ticket
+    assert command_ack(slack)[0].startswith("Building")
+    assert command_ack(slack)[0].startswith("Building")
+    text, kind = command_ack(slack)
+    assert kind == "ephemeral"
+    assert text == "2 exports are already being built. Try again when they are posted."
+    gate.set()
+    fake.wait_for(COMPLETE, 2)
+    wait_until(lambda: not any(temp_dir.iterdir()), "the exports did not finish")
+    time.sleep(0.2)  # each listener lets go of its place just after removing its file
+    assert command_ack(slack)[0].startswith("Building")
+    assert len(fake.wait_for(COMPLETE, 3)) == 3
+
+
 def refuse(error: str, channel: str | None = None) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """A Web API answer refusing with `error` (only for `channel`, when given)."""
 
@@ -275,10 +305,7 @@ def test_a_direct_message_the_bot_cannot_post_to_tells_the_caller(slack: SlackDr
     slack.fake.answers["chat.postMessage"] = refuse("channel_not_found", "D0SOMEONE")
     command_ack(slack, channel="D0SOMEONE")
     note = slack.fake.wait_for("respond")[0].params
-    assert (
-        "cannot post files in this conversation. Run `/optout-export` in a channel"
-        in (note["text"])
-    )
+    assert "cannot post files in this conversation. Run the command in a channel" in note["text"]
 
 
 class FileHost:
