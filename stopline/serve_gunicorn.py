@@ -42,10 +42,10 @@ class RulesFollowingArbiter(Arbiter):
         self.follow_rules()
         super().manage_workers()
 
-    def follow_rules(self) -> None:
-        """Check the rules file when the reload interval has passed."""
+    def follow_rules(self, force: bool = False) -> None:
+        """Check the rules file when the reload interval has passed (or now, when forced)."""
         now = time.monotonic()
-        if now < self.rules_due:
+        if now < self.rules_due and not force:
             return
         self.rules_due = now + self.rules.interval
         # The master's one thread is the one that forks, and check_now releases the holder's
@@ -104,8 +104,10 @@ def serve_gunicorn(settings: Settings, services: Services, app: Flask) -> None:
     """Run gunicorn in this process; workers are forked from the app loaded here (preload)."""
 
     def pre_fork(server: object, worker: object) -> None:
-        # A SIGHUP forks new workers before the main loop's next check: look at the file now.
-        services.rules.check_now(wait=False)
+        # A SIGHUP forks new workers before the main loop's next check: look at the file now
+        # (and say so when it changed, like the main loop's check does).
+        if isinstance(server, RulesFollowingArbiter):
+            server.follow_rules(force=True)
 
     def post_fork(server: object, worker: object) -> None:
         # Pooled connections must never cross a fork; close=False leaves the parent's alone.

@@ -176,7 +176,7 @@ def consent_requests(metric: Metric) -> float:
 def test_metrics_count_every_workers_requests(tmp_path: Path) -> None:
     server = start_server(tmp_path)
     try:
-        first, second = sorted(workers(server.process.pid))
+        first, second = sorted(new_workers(server, set()))  # both booted, not just one
         sent = {first: 7, second: 5}
         for offset, (worker, count) in zip((0, 50), sent.items(), strict=True):
             with only(server, worker):
