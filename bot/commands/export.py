@@ -21,14 +21,11 @@ from slack_sdk.errors import SlackApiError
 from bot.args import UsageError, parse, parse_date, sender_option
 from bot.context import BotContext, agent
 from bot.files import UploadFailed, refusal_text, upload_file
+from bot.replies import usage_problem
 from bot.text import number
 from core.errors import DatabaseUnavailable, StoplineError
 
 log = logging.getLogger(__name__)
-USAGE = (
-    "Usage: `/optout-export [since=YYYY-MM-DD] [sender=PHONE]`\n"
-    "Example: `/optout-export since=2026-01-01 sender=(206) 555-0100`"
-)
 MAX_NOTES = 3  # a response_url takes 5 posts in 30 minutes; one is kept for a failure
 RUNNING_AT_ONCE = 2  # each export holds one of Bolt's 10 listener threads until it is posted
 
@@ -77,7 +74,7 @@ def register(app: App, ctx: BotContext) -> None:
         try:
             filters = parse_filters(command.get("text"), ctx.consent.region)
         except StoplineError as exc:
-            ack(text=f":x: {exc.message}.\n{USAGE}", response_type="ephemeral")
+            ack(text=usage_problem("/optout-export", exc), response_type="ephemeral")
             return
         if not slots.acquire(blocking=False):
             busy = f"{RUNNING_AT_ONCE} exports are already being built."

@@ -183,9 +183,9 @@ def test_bad_arguments_answer_the_caller_with_usage(slack: SlackDriver, text: st
                                                     ) -> None:  # fmt: skip
     answer, kind = command_ack(slack, text)
     assert kind == "ephemeral"
-    assert says in answer
-    assert "Usage: `/optout-export [since=YYYY-MM-DD] [sender=PHONE]`" in answer
-    assert "Example: `/optout-export since=2026-01-01 sender=(206) 555-0100`" in answer
+    assert says.lower() in answer.lower()
+    assert "`/optout-export [since=YYYY-MM-DD] [sender=PHONE]`" in answer
+    assert "Example: `/optout-export since=2026-01-01 sender=+14155550123`" in answer
     time.sleep(0.3)  # nothing may start later either
     assert [c.method for c in slack.fake.calls if c.method != "auth.test"] == []
 
