@@ -70,9 +70,12 @@ def parse(
 def _take_phone(tokens: list[str], region: str) -> tuple[str, list[str]]:
     pieces: list[str] = []
     for token in tokens:
-        if not _PHONE_PIECE.match(token) or len(pieces) >= 5:
+        piece = token.rstrip(",;:")  # "206-555-0100, asked on a call"
+        if not _PHONE_PIECE.match(piece) or len(pieces) >= 5:
             break
-        pieces.append(token)
+        pieces.append(piece)
+        if piece != token:
+            break
     if not tokens:
         raise UsageError("the command needs a phone number")
     if not pieces:

@@ -21,6 +21,8 @@ from core.errors import InvalidPhoneNumber
         ("<tel:+12065550100|+1 206-555-0100> rude", "+12065550100", "rude"),
         ("\u00a0(206)\u00a0555‑0100", "+12065550100", ""),
         ("206–555–0100", "+12065550100", ""),
+        ("206-555-0100, asked on a call", "+12065550100", "asked on a call"),
+        ("(206) 555-0100: wrong number", "+12065550100", "wrong number"),
         ("+1 206-555-0100 said &lt;stop&gt;", "+12065550100", "said <stop>"),
     ],
 )
