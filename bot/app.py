@@ -31,13 +31,16 @@ def create_bolt_app(settings: Settings, services: Services, client: WebClient | 
     """Build the Bolt app; nothing talks to Slack until the first request."""
     client = client or build_client(settings)
     secret = settings.slack_signing_secret
+    logger = logging.getLogger("stopline.slack")
+    if not any(isinstance(f, _TokenFromEnvironment) for f in logger.filters):
+        logger.addFilter(_TokenFromEnvironment())
     app = App(
         client=client,
         signing_secret=secret.get_secret_value() if secret else "",
         # auth.test is called lazily on the first request instead of here, so start-up
         # works without reaching Slack.
         token_verification_enabled=False,
-        logger=logging.getLogger("stopline.slack"),
+        logger=logger,
     )
     ctx = BotContext(settings, services.consent, client, OptinPolicy(settings, client))
     if settings.slack_teams:
@@ -46,6 +49,13 @@ def create_bolt_app(settings: Settings, services: Services, client: WebClient | 
     commands.register(app, ctx)
     actions.register(app, ctx)
     return app
+
+
+class _TokenFromEnvironment(logging.Filter):
+    """Drops Bolt's start-up warning that SLACK_BOT_TOKEN is unused: the client carries it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
 
 
 def _served_teams(teams: frozenset[str]) -> Callable[..., Any]:
