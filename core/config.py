@@ -97,13 +97,14 @@ class Settings(BaseSettings):
     @property
     def slack_configured(self) -> bool:
         """True when the Slack bot can serve HTTP requests."""
-        return bool(_secret(self.slack_bot_token) and _secret(self.slack_signing_secret))
+        return bool(secret_text(self.slack_bot_token) and secret_text(self.slack_signing_secret))
 
     @property
     def slack_can_post(self) -> bool:
         """True when stopline can post to Slack (channel notices), with or without HTTP mode."""
-        return bool(_secret(self.slack_bot_token))
+        return bool(secret_text(self.slack_bot_token))
 
 
-def _secret(value: SecretStr | None) -> str:
+def secret_text(value: SecretStr | None) -> str:
+    """A secret setting's value without surrounding blanks; "" when unset."""
     return value.get_secret_value().strip() if value is not None else ""

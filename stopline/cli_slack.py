@@ -10,9 +10,8 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
-from pydantic import SecretStr
 
-from core.config import Settings
+from core.config import Settings, secret_text
 from stopline.cli_common import fail
 
 if TYPE_CHECKING:
@@ -64,9 +63,9 @@ def slack(settings: Settings) -> None:
 
 def app_token_of(settings: Settings) -> str:
     """The app-level token, or exit 2 saying which variable to set (never a trace)."""
-    app_token = _secret(settings.slack_app_token)
+    app_token = secret_text(settings.slack_app_token)
     missing = [APP_TOKEN_HELP] if not app_token else []
-    if not _secret(settings.slack_bot_token):
+    if not secret_text(settings.slack_bot_token):
         missing.append(BOT_TOKEN_HELP)
     if missing:
         them = "them" if len(missing) > 1 else "it"
@@ -141,7 +140,3 @@ def _refusal(error: SlackApiError) -> str:
 
 def _named(name: str | None, id_: str | None) -> str:
     return f"{name} ({id_})" if name else id_ or "?"
-
-
-def _secret(value: SecretStr | None) -> str:
-    return value.get_secret_value().strip() if value is not None else ""
