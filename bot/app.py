@@ -42,7 +42,7 @@ def create_bolt_app(settings: Settings, services: Services, client: WebClient | 
         token_verification_enabled=False,
         logger=logger,
     )
-    ctx = BotContext(settings, services.consent, client, OptinPolicy(settings, client))
+    ctx = BotContext(settings, services.consent, OptinPolicy(settings, client))
     if settings.slack_teams:
         app.use(_served_teams(frozenset(settings.slack_teams)))
     app.error(_unexpected)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from slack_sdk import WebClient
-
 from core.config import Settings
 from core.model import Actor, Source
 from core.services import ConsentService
@@ -17,11 +15,10 @@ if TYPE_CHECKING:
 
 @dataclass
 class BotContext:
-    """Settings, the consent service, the Web API client and who may opt contacts back in."""
+    """Settings, the consent service and who may opt contacts back in."""
 
     settings: Settings
     consent: ConsentService
-    client: WebClient
     policy: OptinPolicy
 
 

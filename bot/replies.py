@@ -27,17 +27,13 @@ USAGE = {
 }
 
 
-def usage_problem(command: str, problem: StoplineError | str | None = None) -> str:
+def usage_problem(command: str, problem: StoplineError) -> str:
     """A caller-only answer to a command typed wrongly: what was wrong, usage, an example."""
-    if problem is None:
-        head = f"`{command}` needs arguments."
-    elif isinstance(problem, InvalidPhoneNumber):
-        head = f"{problem.detail}"
-    elif isinstance(problem, StoplineError):
-        head = f"{problem.message[:1].upper()}{problem.message[1:]}."
+    if isinstance(problem, InvalidPhoneNumber):
+        head = problem.detail
     else:
-        head = problem
-    return f":warning: {head}\n{USAGE.get(command, '')}".strip()
+        head = f"{problem.message[:1].upper()}{problem.message[1:]}."
+    return f":warning: {head}\n{USAGE[command]}"
 
 
 def failure(exc: StoplineError) -> str:

@@ -81,7 +81,7 @@ def sample_card(workdir: Path) -> dict[str, Any]:
         consent.receive_message(stop)
         consent.clock = lambda: datetime(2026, 11, 26, 9, 14, tzinfo=UTC)
         consent.opt_out(CONTACT, PROMO_NUMBER, agent("T0ACME", AGENT), "wrong number")
-        ctx = BotContext(settings, consent, None, OptinPolicy(settings, None))  # type: ignore[arg-type]
+        ctx = BotContext(settings, consent, OptinPolicy(settings, None))  # type: ignore[arg-type]
         return card_reply(ctx, CONTACT, BOSS)  # as the agent allowed to opt in sees it
     finally:
         services.close()
