@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qs
 
 from flask import Flask, Response, jsonify, request
 from slack_bolt.adapter.flask import SlackRequestHandler
+from slack_bolt.request.internals import parse_body
 
 from core.config import Settings
 from core.errors import DatabaseUnavailable
@@ -41,17 +40,16 @@ def signature_ok(secret: bytes, body: bytes, timestamp: str, signature: str, now
     return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
 
 
-def malformed(body: bytes) -> str | None:
+def malformed(body: bytes, content_type: str | None) -> str | None:
     """Why a correctly signed body still cannot be a Slack request, or None."""
     try:
-        text = body.decode("utf-8")
-        form = parse_qs(text, keep_blank_values=True)
-        if "payload" in form:
-            loaded = json.loads(form["payload"][-1])
-            if not isinstance(loaded, dict):
-                return "the payload is not a JSON object"
+        # Bolt's own parser, so what passes here is exactly what Bolt can read (it raises
+        # on a body that starts with "{" but is no JSON, or a payload= that is no JSON).
+        parsed = parse_body(body.decode("utf-8"), content_type)
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return f"the body is not a Slack request ({type(exc).__name__})"
+    if not isinstance(parsed, dict):
+        return "the body is not a JSON object"
     return None
 
 
@@ -72,7 +70,8 @@ def mount(app: Flask, settings: Settings, services: Services) -> None:
         timestamp = headers.get("X-Slack-Request-Timestamp", "")
         if not signature_ok(secret, body, timestamp, signature, time.time()):
             return jsonify(error="invalid request"), 401
-        problem = malformed(body)
+        # The content type as Bolt reads it (everything before ";", as sent).
+        problem = malformed(body, headers.get("Content-Type", "").split(";")[0] or None)
         if problem:
             return jsonify(error=problem), 400
         try:

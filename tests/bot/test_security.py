@@ -141,3 +141,20 @@ def test_a_revoked_token_is_told_plainly(make_slack: MakeSlack) -> None:
     response = slack.command("/optout", "2065550123")
     assert response.status_code == 200 and "reinstall" in ack_text(response)
     assert not opted_out(slack)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"{w", "application/x-www-form-urlencoded"),  # Bolt reads any body starting "{" as JSON
+        (b"[1, 2]", "application/json"),
+        (b"not json", "application/json"),
+        (b"payload=%5B%5D", "application/x-www-form-urlencoded"),  # a payload that is a list
+    ],
+)
+def test_signed_bodies_bolt_cannot_read_are_refused_with_400(
+    slack: SlackDriver, body: bytes, content_type: str
+) -> None:
+    response = slack.post(body, content_type=content_type)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert "not" in response.get_json()["error"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from urllib.parse import urlencode
 
 from hypothesis import HealthCheck, given, settings
@@ -58,14 +57,20 @@ def test_signed_commands_with_any_fields_never_500(
     assert "Traceback" not in response.get_data(as_text=True)
 
 
+_content_types = st.sampled_from(
+    ["application/x-www-form-urlencoded", "application/json", "text/plain", "application/json; x=1"]
+)
+
+
 @_slow
-@given(payload=_json, raw=st.binary(max_size=200))
+@given(payload=_json, raw=st.binary(max_size=200), content_type=_content_types)
 def test_signed_payloads_of_any_shape_never_500(
-    slack: SlackDriver, payload: object, raw: bytes
+    slack: SlackDriver, payload: object, raw: bytes, content_type: str
 ) -> None:
     body = urlencode({"payload": json.dumps(payload)}).encode()
     assert slack.post(body).status_code < 500
-    assert slack.post(raw, timestamp=str(int(time.time()))).status_code < 500
+    assert slack.post(json.dumps(payload).encode(), content_type=content_type).status_code < 500
+    assert slack.post(raw, content_type=content_type).status_code < 500
 
 
 @_slow
