@@ -32,7 +32,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy core rules web bot stopline
+	$(BIN)/mypy core rules web bot stopline bench
 
 test: lint typecheck
 	$(BIN)/pytest

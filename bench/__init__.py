@@ -1,0 +1,1 @@
+"""stopline's benchmarks: `make bench` runs them all; each prints medians and ratios."""
