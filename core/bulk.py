@@ -1,8 +1,8 @@
-"""Bulk work on the ledger: streaming the opted-out list out, and loading an existing list in."""
+"""Bulk work on the ledger: loading an existing opt-out list in."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from itertools import islice
 from typing import Any
@@ -21,7 +21,6 @@ from core.model import (
     DecisionRequest,
     ImportSummary,
     Scope,
-    Status,
     Transition,
 )
 from core.phone import normalize_phone, normalize_sender
@@ -31,56 +30,9 @@ from core.tables import consent
 from core.text import clean_name, clean_text
 from core.transitions import Context, plan
 
-EXPORT_HEADER = (
-    "phone", "scope", "sender", "opted_out_by", "actor", "at",
-    "message_text", "keyword", "rule", "reason",
-)  # fmt: skip
 PHONE_KEYS = ("phone", "number", "phone_number", "mobile", "contact", "msisdn")
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CHUNK = 2000
 MAX_ERRORS = 1000
-
-
-def neutralise(cell: str | None) -> str:
-    """A free-text cell that a spreadsheet will not run as a formula (OWASP's CSV advice)."""
-    if not cell:
-        return ""
-    return "'" + cell if cell.startswith(_FORMULA_PREFIXES) else cell
-
-
-def export_optouts(
-    database: Database, since: datetime | None = None, sender: str | None = None
-) -> Iterator[tuple[str, ...]]:
-    """Yield the header, then one row per opted-out scope, streamed from the database."""
-    query = select(
-        consent.c.contact, consent.c.scope_key, consent.c.source, consent.c.actor,
-        consent.c.since, consent.c.message_text, consent.c.keyword, consent.c.rule,
-        consent.c.reason,
-    ).where(consent.c.status == Status.OPTED_OUT.value)  # fmt: skip
-    if since is not None:
-        query = query.where(consent.c.since >= since)
-    if sender is not None:
-        query = query.where(consent.c.scope_key.in_([sender, ACCOUNT]))
-    query = query.order_by(consent.c.since, consent.c.contact, consent.c.scope_key)
-    with database.stream() as conn:
-        # The query runs before the header is yielded, so a database that is down fails
-        # the first step (a clean 503) instead of cutting a CSV off after its header.
-        result = conn.execute(query)
-        yield EXPORT_HEADER
-        for row in result:
-            account = row.scope_key == ACCOUNT
-            yield (
-                row.contact,
-                Scope.ACCOUNT.value if account else Scope.SENDER.value,
-                "" if account else row.scope_key,
-                row.source or "",
-                neutralise(row.actor),
-                row.since.isoformat(),
-                neutralise(row.message_text),
-                neutralise(row.keyword),
-                neutralise(row.rule),
-                neutralise(row.reason),
-            )
 
 
 def _field(row: Mapping[str, str | None], *keys: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from core import bulk, ledger, reviews
+from core import bulk, export, ledger, reviews
 from core.db import Database
 from core.errors import (
     InvalidInput,
@@ -225,7 +225,7 @@ class ConsentService:
     ) -> Iterator[tuple[str, ...]]:
         """The opted-out list as CSV rows (header first), streamed."""
         sender_key = normalize_sender(sender, self.region) if sender else None
-        return bulk.export_optouts(self.database, since, sender_key)
+        return export.export_optouts(self.database, since, sender_key)
 
     def import_optouts(
         self,
