@@ -41,6 +41,7 @@ class CompiledRules:
     floor: dict[str, KeywordHit]  # the legal floor's words: decided before any guard
     phrases: tuple[tuple[str, str], ...]
     typo_targets: tuple[tuple[str, KeywordHit], ...]
+    typo_longest: int  # no typo is more than one letter longer than the longest target
     guards: tuple[Guard, ...]
     replies: dict[tuple[str, str, str], str]
     rules: tuple[Rule, ...]
@@ -127,6 +128,7 @@ def compile_rules(model: RulesFile, content: bytes, file: str = "rules.yml") -> 
         floor=_floor(keywords),
         phrases=tuple((normalize(p), p) for p in model.review.phrases if normalize(p)),
         typo_targets=tuple((k, h) for k, h in keywords.items() if h.intent == "opt_out"),
+        typo_longest=max((len(k) for k, h in keywords.items() if h.intent == "opt_out"), default=0),
         guards=tuple(
             Guard(name, tuple(normalize(w) for w in g.starts_with), g.needs_quote, g.emoji)
             for name, g in model.guards.items()
