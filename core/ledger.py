@@ -20,7 +20,7 @@ from core.model import (
     Source,
     Status,
 )
-from core.tables import consent, consent_events, inbound_messages, review_items
+from core.tables import consent, consent_events, review_items
 
 
 def scope_rows(conn: Connection, contact: str) -> dict[str, ScopeState]:
@@ -39,7 +39,8 @@ def facts(rows: dict[str, ScopeState], key: str | None) -> ScopeFacts:
     )
 
 
-def scope_state(row: Row[Any]) -> ScopeState:
+def scope_state(row: Any) -> ScopeState:
+    """A consent row (any object with the consent table's column names) as a ScopeState."""
     scope = Scope.ACCOUNT if row.scope_key == ACCOUNT else Scope.SENDER
     return ScopeState(
         scope=scope,
@@ -72,23 +73,10 @@ def add_events(conn: Connection, events: Sequence[dict[str, Any]]) -> None:
         conn.execute(insert(consent_events), list(events))
 
 
-def add_event(conn: Connection, event: dict[str, Any]) -> int:
-    """Append one event and return its id."""
-    result = conn.execute(insert(consent_events).returning(consent_events.c.id), event)
-    return int(result.scalar_one())
 
 
-def find_message(conn: Connection, carrier: str, message_id: str) -> Row[Any] | None:
-    """The stored answer to a carrier's message, if it was already handled."""
-    query = select(inbound_messages).where(
-        and_(inbound_messages.c.carrier == carrier, inbound_messages.c.message_id == message_id)
-    )
-    return conn.execute(query).first()
 
 
-def add_message(conn: Connection, values: dict[str, Any]) -> None:
-    """Record a handled message and the answer given, for idempotent retries."""
-    conn.execute(insert(inbound_messages), values)
 
 
 def opted_out_contacts(conn: Connection, scope_keys: Iterable[str]) -> set[str]:
@@ -132,10 +120,6 @@ def _event(row: Row[Any]) -> ConsentEvent:
     )
 
 
-def add_review(conn: Connection, values: dict[str, Any]) -> int:
-    """Open a review item and return its id."""
-    result = conn.execute(insert(review_items).returning(review_items.c.id), values)
-    return int(result.scalar_one())
 
 
 def get_review(conn: Connection, review_id: int) -> ReviewItem | None:

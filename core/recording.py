@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING
 
 from core import ledger
 from core.model import (
@@ -18,6 +18,9 @@ from core.model import (
     Status,
 )
 from core.transitions import Context, Plan, plan
+
+if TYPE_CHECKING:
+    from core.cursor import LedgerCursor
 
 
 def request_for(
@@ -41,16 +44,16 @@ def request_for(
 
 
 def record(
-    conn: Connection, rows: dict[str, ScopeState], decision: Decision, ctx: Context
+    cursor: LedgerCursor, rows: dict[str, ScopeState], decision: Decision, ctx: Context
 ) -> tuple[Outcome, Plan]:
     """Write what the decision means (rows, events, a review item) and say what it did."""
     steps = plan(rows, decision, ctx)
-    review_id = ledger.add_review(conn, steps.review) if steps.review else None
+    review_id = cursor.add_review(steps.review) if steps.review else None
     event_id = None
     for event in steps.events:
-        event_id = ledger.add_event(conn, event)
-    ledger.upsert_scopes(conn, steps.scopes)
-    after = ledger.scope_rows(conn, ctx.contact) if steps.changed else rows
+        event_id = cursor.add_event(event)
+    cursor.upsert_scopes(steps.scopes)
+    after = cursor.scope_rows(ctx.contact) if steps.changed else rows
     reply = decision.reply if not steps.refused else None
     status = consent_status(ctx.contact, ctx.sender, after)
     return Outcome(decision, steps.changed, reply, status, event_id, review_id), steps

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from core import ledger
+from core.cursor import LedgerCursor
 from core.db import Database
 from core.errors import Conflict, NotFound
 from core.model import Action, Actor, Decision, ReviewItem, Scope, Source, Transition
@@ -54,10 +55,11 @@ def decide_review(
             now=now, text=item.message_text,
             reason=f"review {item.id} decided by {actor.source.value} {actor.name}",
         )  # fmt: skip
-        record(conn, ledger.scope_rows(conn, item.contact), decision, ctx)
+        cursor = LedgerCursor.of(database, conn)
+        record(cursor, cursor.scope_rows(item.contact), decision, ctx)
         closed = event(decision, replace(ctx, source=actor.source), Action.REVIEW_CLOSED,
                        decision.scope, None, None)  # fmt: skip
-        ledger.add_event(conn, closed)
+        cursor.add_event(closed)
         result = ledger.get_review(conn, review_id)
     assert result is not None
     return result

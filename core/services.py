@@ -5,16 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from core import bulk, export, ledger, reviews
+from core.cursor import LedgerCursor, MessageRow, contact_transaction
 from core.db import Database
 from core.errors import (
     InvalidInput,
-    InvalidPhoneNumber,
     NotFound,
 )
 from core.model import (
@@ -36,6 +34,7 @@ from core.model import (
 from core.phone import normalize_inbound, normalize_phone, normalize_sender
 from core.ports import Decider
 from core.recording import consent_status, record, request_for
+from core.sendcheck import split_numbers
 from core.text import MESSAGE_ID_LIMIT, clean_name, clean_text
 from core.transitions import Context, refusal
 
@@ -76,11 +75,11 @@ class ConsentService:
             return self._receive(message, contact, sender)
 
     def _receive(self, message: InboundMessage, contact: str, sender: str) -> Outcome:
-        with self.database.write([contact]) as conn:
-            prior = ledger.find_message(conn, message.carrier, message.message_id)
+        with contact_transaction(self.database, contact) as cursor:
+            prior = cursor.find_message(message.carrier, message.message_id)
             if prior is not None:
-                return self._replay(conn, prior, contact, sender)
-            rows = ledger.scope_rows(conn, contact)
+                return self._replay(cursor, prior, contact, sender)
+            rows = cursor.scope_rows(contact)
             request = request_for(rows, Source.CONTACT, sender, text=message.body)
             decision = self.decider.decide(request)
             ctx = Context(
@@ -93,9 +92,8 @@ class ConsentService:
                 carrier=message.carrier,
                 carrier_message_id=message.message_id,
             )
-            outcome, _ = record(conn, rows, decision, ctx)
-            ledger.add_message(
-                conn,
+            outcome, _ = record(cursor, rows, decision, ctx)
+            cursor.add_message(
                 {
                     "carrier": message.carrier,
                     "message_id": message.message_id,
@@ -110,7 +108,9 @@ class ConsentService:
             )
             return outcome
 
-    def _replay(self, conn: Connection, prior: Any, contact: str, sender: str) -> Outcome:
+    def _replay(
+        self, cursor: LedgerCursor, prior: MessageRow, contact: str, sender: str
+    ) -> Outcome:
         decision = Decision(
             transition=Transition(prior.transition),
             scope=Scope.SENDER,
@@ -118,7 +118,7 @@ class ConsentService:
             rules_version=self.decider.version,
             reply=prior.reply,
         )
-        rows = ledger.scope_rows(conn, contact)
+        rows = cursor.scope_rows(contact)
         return Outcome(
             decision, False, prior.reply, consent_status(contact, sender, rows), duplicate=True
         )
@@ -142,8 +142,8 @@ class ConsentService:
         sender_key = normalize_sender(sender, self.region) if sender else None
         scope = Scope.SENDER if sender_key else Scope.ACCOUNT
         actor, reason = Actor(actor.source, clean_name(actor.name)), clean_text(reason)
-        with self.database.write([contact]) as conn:
-            rows = ledger.scope_rows(conn, contact)
+        with contact_transaction(self.database, contact) as cursor:
+            rows = cursor.scope_rows(contact)
             request = request_for(rows, actor.source, sender_key, command=command)
             decision = self.decider.decide(request)
             ctx = Context(
@@ -155,7 +155,7 @@ class ConsentService:
                 reason=reason,
                 scope=scope,
             )
-            outcome, steps = record(conn, rows, decision, ctx)
+            outcome, steps = record(cursor, rows, decision, ctx)
         error = refusal(steps)
         if error is not None:
             raise error
@@ -177,22 +177,7 @@ class ConsentService:
         sender_key = normalize_sender(sender, self.region)
         with self.database.read() as conn:
             blocked = ledger.opted_out_contacts(conn, (sender_key, ACCOUNT))
-        sendable: list[str] = []
-        suppressed: list[str] = []
-        invalid: list[object] = []
-        seen: set[str] = set()
-        region = self.region
-        for raw in phones:
-            try:
-                phone = normalize_phone(raw, region)
-            except InvalidPhoneNumber:
-                invalid.append(raw)  # as given, so a caller can match it to its input
-                continue
-            if phone in seen:
-                continue
-            seen.add(phone)
-            (suppressed if phone in blocked else sendable).append(phone)
-        return CheckResult(sendable, suppressed, invalid)
+        return split_numbers(phones, blocked, self.region)
 
     def events(self, phone: str, limit: int = 200) -> list[ConsentEvent]:
         """A contact's history, newest first."""
