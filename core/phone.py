@@ -42,6 +42,16 @@ def _nanp_valid() -> re.Pattern[str]:
     return re.compile("|".join(patterns), re.ASCII)
 
 
+@lru_cache(maxsize=1)
+def canonical_nanp() -> re.Pattern[str]:
+    """A valid North American number already in E.164 form ('+1' and ten ASCII digits).
+
+    Its fullmatch is normalize_phone's whole fast path in one C call, so a caller checking
+    millions of numbers can run it without a Python call per number (core/sendcheck.py).
+    """
+    return re.compile(rf"\+1(?=[0-9]{{10}}\Z)(?:{_nanp_valid().pattern})", re.ASCII)
+
+
 def example_number(region: str = "US") -> str:
     """An example of a valid number in E.164 form for error messages."""
     example = phonenumbers.example_number(region.upper())
@@ -54,10 +64,10 @@ def normalize_phone(raw: object, region: str = "US") -> str:
     """Return the E.164 form of a phone number, or raise InvalidPhoneNumber saying why."""
     if not isinstance(raw, str):
         raise InvalidPhoneNumber(raw, "expected the number as text")
+    if canonical_nanp().fullmatch(raw) is not None:
+        return raw
     match = _CANONICAL_NANP.fullmatch(raw)
     if match is not None:
-        if _nanp_valid().fullmatch(match.group(1)) is not None:
-            return raw
         raise InvalidPhoneNumber(raw, _nanp_reason(match.group(1)), example_number("US"))
     return _parse(raw, region)
 

@@ -1,0 +1,111 @@
+"""The send check's split: the fast path's answers are exactly the one-by-one answers."""
+
+from __future__ import annotations
+
+import random
+
+import phonenumbers
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.errors import InvalidPhoneNumber
+from core.model import CheckResult
+from core.phone import canonical_nanp, normalize_phone
+from core.sendcheck import split_numbers
+
+BLOCKED = frozenset({"+12065550100", "+14155550123"})
+# Invalid North American numbers a careless fast path would let through.
+NEAR_MISSES = [
+    "+1206001234",  # nine national digits
+    "+12060012345",  # exchange starting with 0
+    "+12061012345",  # exchange starting with 1
+    "+10065550100",  # area code starting with 0
+    "+15555550100",  # 555 is not an area code
+    "+120655501000",  # eleven national digits
+    "+12065550100\n",  # the regex's $ would allow a newline; the answer is the stripped number
+    "+1206555010٠",  # an Arabic-Indic zero is no ASCII digit
+]
+
+
+def reference(phones: list[object], blocked: frozenset[str]) -> CheckResult:
+    """The check written plainly: normalize_phone on every entry, first sighting wins."""
+    sendable: list[str] = []
+    suppressed: list[str] = []
+    invalid: list[object] = []
+    seen: set[str] = set()
+    for raw in phones:
+        try:
+            phone = normalize_phone(raw)
+        except InvalidPhoneNumber:
+            invalid.append(raw)
+            continue
+        if phone not in seen:
+            seen.add(phone)
+            (suppressed if phone in blocked else sendable).append(phone)
+    return CheckResult(sendable, suppressed, invalid)
+
+
+CASES: list[tuple[str, list[object], CheckResult]] = [
+    ("canonical, in first-seen order, each once",
+     ["+13125550100", "+12065550100", "+13125550100", "+12065550100"],
+     CheckResult(["+13125550100"], ["+12065550100"], [])),
+    ("a formatted number merges with its canonical form",
+     ["(206) 555-0100", "+13125550100", "+12065550100", "312.555.0100"],
+     CheckResult(["+13125550100"], ["+12065550100"], [])),
+    ("invalid entries as given, repeats kept, in input order",
+     ["+1206001234", "+13125550100", "+12060012345", 42, None, "+1206001234", ""],
+     CheckResult(["+13125550100"], [], ["+1206001234", "+12060012345", 42, None,
+                                         "+1206001234", ""])),
+    ("1 and True are equal dict keys, yet both are reported as given",
+     [1, True, 1.0, "+13125550100"], CheckResult(["+13125550100"], [], [1, True, 1.0])),
+    ("unhashable entries (JSON lists and objects) are invalid, not a crash",
+     [["+13125550100"], {"n": 1}, "+12065550100", "+1 312 555 0100"],
+     CheckResult(["+13125550100"], ["+12065550100"], [["+13125550100"], {"n": 1}])),
+    ("other countries take the full parse", ["+44 20 7946 0958", "+442079460958"],
+     CheckResult(["+442079460958"], [], [])),
+    ("nothing", [], CheckResult([], [], [])),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("phones", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_split(phones: list[object], expected: CheckResult) -> None:
+    assert split_numbers(phones, BLOCKED, "US") == expected
+    assert reference(phones, BLOCKED) == expected
+
+
+@pytest.mark.parametrize("raw", NEAR_MISSES)
+def test_near_misses_never_pass_as_given(raw: str) -> None:
+    result = split_numbers([raw, "+13125550100"], BLOCKED, "US")
+    assert raw not in result.sendable + result.suppressed
+    assert result == reference([raw, "+13125550100"], BLOCKED)
+
+
+def test_any_iterable_is_read_once_per_pass() -> None:
+    phones = ["+13125550100", "nonsense", "+12065550100", "nonsense"]
+    assert split_numbers(iter(phones), BLOCKED, "US") == reference(phones, BLOCKED)
+    assert split_numbers(tuple(phones), BLOCKED, "US") == reference(phones, BLOCKED)
+
+
+def test_the_one_regex_agrees_with_a_full_parse_on_random_north_american_numbers() -> None:
+    rng = random.Random(4)
+    fast = canonical_nanp().fullmatch
+    for _ in range(20_000):
+        e164 = f"+1{rng.randint(0, 9_999_999_999):010d}"
+        full = phonenumbers.is_valid_number(phonenumbers.parse(e164, None))
+        assert (fast(e164) is not None) is full, e164
+
+
+_entry = st.one_of(
+    st.from_regex(r"\+1[0-9]{9,11}", fullmatch=True),
+    st.sampled_from(["(206) 555-0100", "+12065550100", "+14155550123", "+1 415 555 0123"]),
+    st.text(max_size=12),
+    st.integers(),
+    st.none(),
+    st.booleans(),
+)
+
+
+@given(st.lists(_entry, max_size=40))
+def test_the_split_agrees_with_the_plain_check(phones: list[object]) -> None:
+    assert split_numbers(phones, BLOCKED, "US") == reference(phones, BLOCKED)
