@@ -1,0 +1,232 @@
+"""The service layer: the one door to the ledger for the web hook, the API, the bot and the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from core import bulk, export, ledger, reviews
+from core.cursor import LedgerCursor, MessageRow, contact_transaction
+from core.db import Database
+from core.errors import (
+    InvalidInput,
+    NotFound,
+)
+from core.model import (
+    ACCOUNT,
+    Actor,
+    CheckResult,
+    Command,
+    ConsentEvent,
+    ConsentStatus,
+    Decision,
+    ImportSummary,
+    InboundMessage,
+    Outcome,
+    ReviewItem,
+    Scope,
+    Source,
+    Transition,
+)
+from core.phone import normalize_inbound, normalize_phone, normalize_sender
+from core.ports import Decider
+from core.recording import consent_status, record, request_for
+from core.sendcheck import split_numbers
+from core.text import MESSAGE_ID_LIMIT, clean_name, clean_text
+from core.transitions import Context, refusal
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class ConsentService:
+    """Consent actions and questions; each action is one transaction under the contact's lock."""
+
+    def __init__(
+        self, database: Database, decider: Decider, *, region: str = "US", clock: Clock = utcnow
+    ) -> None:
+        self.database = database
+        self.decider = decider
+        self.region = region
+        self.clock = clock
+
+    def receive_message(self, message: InboundMessage) -> Outcome:
+        """Decide and record a contact's text; a retried carrier message gets the first answer."""
+        contact = normalize_inbound(message.contact, self.region)
+        sender = normalize_sender(message.sender, self.region)
+        if not 0 < len(message.message_id) <= MESSAGE_ID_LIMIT:
+            raise InvalidInput(
+                f"the carrier's message id must be 1 to {MESSAGE_ID_LIMIT} characters long",
+                detail=f"message id of {len(message.message_id)} characters refused; "
+                f"carriers' ids (Twilio's MessageSid) are 34 characters.",
+            )
+        message = replace(message, body=clean_text(message.body) or "")
+        try:
+            return self._receive(message, contact, sender)
+        except IntegrityError:
+            # Two deliveries of one message raced past the lookup; the first one won.
+            return self._receive(message, contact, sender)
+
+    def _receive(self, message: InboundMessage, contact: str, sender: str) -> Outcome:
+        with contact_transaction(self.database, contact) as cursor:
+            prior = cursor.find_message(message.carrier, message.message_id)
+            if prior is not None:
+                return self._replay(cursor, prior, contact, sender)
+            rows = cursor.scope_rows(contact)
+            request = request_for(rows, Source.CONTACT, sender, text=message.body)
+            decision = self.decider.decide(request)
+            ctx = Context(
+                contact=contact,
+                sender=sender,
+                source=Source.CONTACT,
+                actor=message.carrier,
+                now=self.clock(),
+                text=message.body,
+                carrier=message.carrier,
+                carrier_message_id=message.message_id,
+            )
+            outcome, _ = record(cursor, rows, decision, ctx)
+            cursor.add_message(
+                {
+                    "carrier": message.carrier,
+                    "message_id": message.message_id,
+                    "contact": contact,
+                    "sender": sender,
+                    "body": message.body,
+                    "received_at": message.received_at,
+                    "transition": decision.transition.value,
+                    "rule": decision.rule,
+                    "reply": outcome.reply,
+                },
+            )
+            return outcome
+
+    def _replay(
+        self, cursor: LedgerCursor, prior: MessageRow, contact: str, sender: str
+    ) -> Outcome:
+        decision = Decision(
+            transition=Transition(prior.transition),
+            scope=Scope.SENDER,
+            rule=prior.rule,
+            rules_version=self.decider.version,
+            reply=prior.reply,
+        )
+        rows = cursor.scope_rows(contact)
+        return Outcome(
+            decision, False, prior.reply, consent_status(contact, sender, rows), duplicate=True
+        )
+
+    def opt_out(
+        self, phone: str, sender: str | None, actor: Actor, reason: str | None = None
+    ) -> Outcome:
+        """Opt a contact out as an agent, the API or an import; without a sender, account-wide."""
+        return self._command(Command.OPT_OUT, phone, sender, actor, reason)
+
+    def opt_in(
+        self, phone: str, sender: str | None, actor: Actor, reason: str | None = None
+    ) -> Outcome:
+        """Opt a contact back in; raises NotAllowed (after recording it) for a contact's opt-out."""
+        return self._command(Command.OPT_IN, phone, sender, actor, reason)
+
+    def _command(
+        self, command: Command, phone: str, sender: str | None, actor: Actor, reason: str | None
+    ) -> Outcome:
+        contact = normalize_phone(phone, self.region)
+        sender_key = normalize_sender(sender, self.region) if sender else None
+        scope = Scope.SENDER if sender_key else Scope.ACCOUNT
+        actor, reason = Actor(actor.source, clean_name(actor.name)), clean_text(reason)
+        with contact_transaction(self.database, contact) as cursor:
+            rows = cursor.scope_rows(contact)
+            request = request_for(rows, actor.source, sender_key, command=command)
+            decision = self.decider.decide(request)
+            ctx = Context(
+                contact,
+                sender_key,
+                actor.source,
+                actor.name,
+                self.clock(),
+                reason=reason,
+                scope=scope,
+            )
+            outcome, steps = record(cursor, rows, decision, ctx)
+        error = refusal(steps)
+        if error is not None:
+            raise error
+        return outcome
+
+    def status(self, phone: str, sender: str | None = None) -> ConsentStatus:
+        """A contact's consent as seen from a sender, or from the account."""
+        contact = normalize_phone(phone, self.region)
+        sender_key = normalize_sender(sender, self.region) if sender else None
+        with self.database.read() as conn:
+            return consent_status(contact, sender_key, ledger.scope_rows(conn, contact))
+
+    def can_send(self, phone: str, sender: str) -> bool:
+        """True when no opt-out covers this sender or the whole account."""
+        return self.status(phone, sender).can_send
+
+    def check(self, sender: str, phones: Iterable[object]) -> CheckResult:
+        """Split numbers into sendable, suppressed and invalid for one sender (deduplicated)."""
+        sender_key = normalize_sender(sender, self.region)
+        with self.database.read() as conn:
+            blocked = ledger.opted_out_contacts(conn, (sender_key, ACCOUNT))
+        return split_numbers(phones, blocked, self.region)
+
+    def events(self, phone: str, limit: int = 200) -> list[ConsentEvent]:
+        """A contact's history, newest first."""
+        contact = normalize_phone(phone, self.region)
+        with self.database.read() as conn:
+            return ledger.events_of(conn, contact, limit)
+
+    def reviews(self, phone: str | None = None) -> list[ReviewItem]:
+        """Open review items, for one contact or all."""
+        contact = normalize_phone(phone, self.region) if phone else None
+        with self.database.read() as conn:
+            return ledger.open_reviews(conn, contact)
+
+    def review(self, review_id: int) -> ReviewItem:
+        """One review item, open or decided; NotFound when there is none."""
+        with self.database.read() as conn:
+            item = ledger.get_review(conn, review_id) if 0 < review_id < reviews.MAX_ID else None
+        if item is None:
+            raise NotFound(f"there is no review item {review_id}")
+        return item
+
+    def decide_review(self, review_id: int, opt_out: bool, actor: Actor) -> ReviewItem:
+        """Close a review item: the first agent decides; a second decision is a Conflict."""
+        return reviews.decide_review(
+            self.database, self.decider.version, self.clock, review_id, opt_out, actor
+        )
+
+    def export_optouts(
+        self, since: datetime | None = None, sender: str | None = None
+    ) -> Iterator[tuple[str, ...]]:
+        """The opted-out list as CSV rows (header first), streamed."""
+        sender_key = normalize_sender(sender, self.region) if sender else None
+        return export.export_optouts(self.database, since, sender_key)
+
+    def import_optouts(
+        self,
+        rows: Iterable[Mapping[str, str | None]],
+        actor: Actor,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportSummary:
+        """Load an existing opt-out list; returns how many rows were taken, skipped and invalid."""
+        return bulk.import_optouts(
+            self.database, self.decider, rows, actor,
+            region=self.region, clock=self.clock, progress=progress,
+        )  # fmt: skip
+
+    def health(self) -> dict[str, object]:
+        """Whether the ledger answers."""
+        return {"database": self.database.ping()}
+
+
+__all__ = ["ConsentService", "utcnow"]
