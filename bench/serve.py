@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -21,7 +22,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,7 +161,7 @@ def _bare_server(scratch: Path) -> AbstractContextManager[Subject]:
         "--no-control-socket", "--bind",
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return _server("bare Flask", command, ROOT, env, None)
+    return _server("bare Flask", command, scratch, env, None)
 
 
 @contextmanager
@@ -196,6 +197,11 @@ class LoadResult:
     failures: list[str]
     reconnects: int
     server_cpu: float = 0.0
+    client_cpu: float = 0.0
+
+    @property
+    def count(self) -> int:
+        return len(self.latencies)
 
     @property
     def rate(self) -> float:
@@ -335,10 +341,17 @@ def _server_cpu(subject: Subject) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def _children_cpu() -> float:
+    """CPU seconds of this process's waited-for children: the client processes."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _send(subject: Subject, wire: list[bytes]) -> LoadResult:
-    cpu = _server_cpu(subject)
+    cpu, client = _server_cpu(subject), _children_cpu()
     result = run_load(subject.port, wire)
     result.server_cpu = _server_cpu(subject) - cpu
+    result.client_cpu = _children_cpu() - client
     if result.failures:
         print(
             f"  {subject.name}: {len(result.failures)} non-2xx answers, e.g. {result.failures[:3]}"
@@ -366,28 +379,51 @@ def _sanity(subject: Subject) -> str:
     )
 
 
+def _median(results: list[LoadResult], value: Callable[[LoadResult], float]) -> float:
+    return statistics.median(value(result) for result in results)
+
+
 def _summary(name: str, results: list[LoadResult]) -> str:
-    rps = statistics.median(r.rate for r in results)
-    p50 = statistics.median(r.p50 for r in results) * 1000
-    p99 = statistics.median(r.p99 for r in results) * 1000
-    cpu = statistics.median(r.server_cpu / len(r.latencies) for r in results) * 1000
+    """One subject's medians: rate, latencies, CPU per request on each side, what went wrong."""
     bad = sum(len(r.failures) for r in results)
     reconnects = sum(r.reconnects for r in results)
     return (
-        f"  {name:<20} {rps:7.0f} req/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   "
-        f"server CPU {cpu:4.1f} ms/req   "
-        f"non-2xx {bad}   reconnects {reconnects}   (medians of {len(results)})"
+        f"  {name:<20} {_median(results, lambda r: r.rate):5.0f} req/s   "
+        f"p50 {_median(results, lambda r: r.p50) * 1000:5.1f} ms   "
+        f"p99 {_median(results, lambda r: r.p99) * 1000:6.1f} ms   "
+        f"max {_median(results, lambda r: max(r.latencies)) * 1000:6.0f} ms   "
+        f"CPU/req server {_median(results, lambda r: r.server_cpu / r.count) * 1000:4.2f} ms, "
+        f"client {_median(results, lambda r: r.client_cpu / r.count) * 1000:4.2f} ms   "
+        f"non-2xx {bad}   reconnects {reconnects}"
     )
+
+
+def _ratios(subjects: list[Subject], results: dict[str, list[LoadResult]]) -> None:
+    """bare req/s over stopline's (equal n: the ratio of wall times), and of server CPU."""
+    bare = results[subjects[0].name]
+    baseline = Timing(subjects[0].name, [r.elapsed for r in bare])
+    bare_cpu = _median(bare, lambda r: r.server_cpu / r.count)
+    for subject in subjects[1:]:
+        mine = results[subject.name]
+        timing = Timing(subject.name, [r.elapsed for r in mine])
+        print(ratio_line(f"bare req/s ÷ {subject.name} req/s", timing, baseline, None))
+        cpu = _median(mine, lambda r: r.server_cpu / r.count)
+        print(
+            f"  server CPU per request: {subject.name} {cpu * 1000:.2f} ms vs bare "
+            f"{bare_cpu * 1000:.2f} ms = {cpu / bare_cpu:.1f}× (server CPU alone caps it near "
+            f"{os.cpu_count() or 1:d} / {cpu * 1000:.2f} ms = {(os.cpu_count() or 1) / cpu:.0f} "
+            f"req/s on an idle machine)"
+        )
 
 
 def run(quick: bool) -> None:
     """Print req/s and latency for bare Flask, stopline on SQLite and on PostgreSQL."""
     n, runs = (300, 1) if quick else (1500, 3)
-    concurrency = CLIENT_PROCESSES * CLIENT_THREADS
     heading(
-        f"serve: {n} signed Twilio requests per run through gunicorn ({WORKERS} {WORKER_CLASS} "
-        f"workers x {THREADS} threads), {concurrency} keep-alive clients in "
-        f"{CLIENT_PROCESSES} processes"
+        f"serve: {n} signed Twilio requests a run (30% STOP, 10% START, 60% chat), through "
+        f"gunicorn ({WORKERS} {WORKER_CLASS} workers x {THREADS} threads); "
+        f"{CLIENT_PROCESSES * CLIENT_THREADS} keep-alive connections from "
+        f"{CLIENT_PROCESSES} client processes; medians of {runs} run(s)"
     )
     scratch = Path(tempfile.mkdtemp(prefix="stopline-bench-serve-"))
     try:
@@ -415,11 +451,7 @@ def run(quick: bool) -> None:
                     results[subject.name].append(_send(subject, wires[subject.name][index]))
             for subject in subjects:
                 print(_summary(subject.name, results[subject.name]))
-            bare = results[subjects[0].name]
-            baseline = Timing(subjects[0].name, [r.elapsed for r in bare])
-            for subject in subjects[1:]:
-                timing = Timing(subject.name, [r.elapsed for r in results[subject.name]])
-                print(ratio_line(f"bare req/s ÷ {subject.name} req/s", timing, baseline, None))
+            _ratios(subjects, results)
             for subject in subjects[1:]:
                 print(_sanity(subject))
     finally:
