@@ -392,9 +392,12 @@ def _summary(name: str, results: list[LoadResult]) -> str:
         f"p50 {_median(results, lambda r: r.p50) * 1000:5.1f} ms   "
         f"p99 {_median(results, lambda r: r.p99) * 1000:6.1f} ms   "
         f"max {_median(results, lambda r: max(r.latencies)) * 1000:6.0f} ms   "
-        f"CPU/req server {_median(results, lambda r: r.server_cpu / r.count) * 1000:4.2f} ms, "
-        f"client {_median(results, lambda r: r.client_cpu / r.count) * 1000:4.2f} ms   "
-        f"non-2xx {bad}   reconnects {reconnects}"
+        f"non-2xx {bad}   reconnects {reconnects}\n"
+        f"  {'':<20} CPU per request: server "
+        f"{_median(results, lambda r: r.server_cpu / r.count) * 1000:4.2f} ms "
+        f"(busy {_median(results, lambda r: r.server_cpu / r.elapsed):.2f} of "
+        f"{os.cpu_count()} cores), client "
+        f"{_median(results, lambda r: r.client_cpu / r.count) * 1000:4.2f} ms"
     )
 
 
