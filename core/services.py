@@ -31,7 +31,7 @@ from core.model import (
     Source,
     Transition,
 )
-from core.phone import normalize_inbound, normalize_phone, normalize_sender
+from core.phone import canonical_nanp, normalize_inbound, normalize_phone, normalize_sender
 from core.ports import Decider
 from core.recording import consent_status, record, request_for
 from core.sendcheck import split_numbers
@@ -56,6 +56,7 @@ class ConsentService:
         self.decider = decider
         self.region = region
         self.clock = clock
+        canonical_nanp()  # compiled now (about a second), not while a contact's STOP waits
 
     def receive_message(self, message: InboundMessage) -> Outcome:
         """Decide and record a contact's text; a retried carrier message gets the first answer."""
@@ -211,6 +212,13 @@ class ConsentService:
         """The opted-out list as CSV rows (header first), streamed."""
         sender_key = normalize_sender(sender, self.region) if sender else None
         return export.export_optouts(self.database, since, sender_key)
+
+    def export_csv(
+        self, since: datetime | None = None, sender: str | None = None
+    ) -> export.CsvExport:
+        """The same list as CSV bytes built by the database, in large chunks (a file's worth)."""
+        sender_key = normalize_sender(sender, self.region) if sender else None
+        return export.CsvExport(self.database, since, sender_key)
 
     def import_optouts(
         self,

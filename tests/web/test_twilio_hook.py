@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from flask.testing import FlaskClient
 from twilio.request_validator import HMAC_SHA256, RequestValidator
 from werkzeug.datastructures import MultiDict
@@ -214,3 +215,22 @@ def test_repeated_fields_are_all_signed_and_the_first_is_used(
 def test_a_short_code_sender_is_accepted(client: FlaskClient, services: Services) -> None:
     assert len(messages(post_sms(client, sms("STOP", sender="12345")))) == 1
     assert _status(services, "12345") == "opted_out"
+
+
+@pytest.mark.parametrize(
+    ("signed_for", "accepted"),
+    [
+        ("http://localhost/webhooks/twilio", True),  # the URL as received
+        ("http://localhost:80/webhooks/twilio", True),  # with its default port (Twilio may)
+        ("http://localhost:8080/webhooks/twilio", False),  # another port: another URL
+        ("https://localhost/webhooks/twilio", False),
+        ("http://localhost/webhooks/twilio?x=1", False),
+    ],
+)
+def test_the_url_variants_twilio_signs(
+    client: FlaskClient, services: Services, signed_for: str, accepted: bool
+) -> None:
+    form = sms("STOP")
+    response = post_sms(client, form, signature=sign(form, url=signed_for))
+    assert response.status_code == (200 if accepted else 403)
+    assert services.consent.status(CONTACT, BUSINESS).can_send is not accepted
