@@ -14,10 +14,11 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,14 @@ class PgCluster:
         self.stop(mode)
         self.start()
 
+    def freeze(self) -> None:
+        """SIGSTOP the server and its backends: a hung database that still accepts TCP."""
+        self._signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT whatever freeze() stopped (harmless when nothing is frozen)."""
+        self._signal(signal.SIGCONT)
+
     def running(self) -> bool:
         """True while the postmaster is up (pg_ctl status)."""
         return self._run("pg_ctl", "status", "-D", str(self.data), check=False).returncode == 0
@@ -116,6 +125,7 @@ class PgCluster:
         """Kill the server if it still runs, then delete every file of the cluster."""
         try:
             if self.data.exists() and self.running():
+                self.thaw()  # a frozen postmaster would never see pg_ctl's signal
                 self.stop("immediate")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
@@ -126,6 +136,17 @@ class PgCluster:
             return self.logfile.read_text(errors="replace")[-chars:]
         except OSError:
             return ""
+
+    def _signal(self, signum: signal.Signals) -> None:
+        pidfile = self.data / "postmaster.pid"
+        if not pidfile.exists():
+            return
+        master = int(pidfile.read_text().split()[0])
+        backends = [int(stat.parent.name) for stat in Path("/proc").glob("[0-9]*/stat")
+                    if _parent(stat) == master]  # fmt: skip
+        for pid in (master, *backends):
+            with suppress(ProcessLookupError):
+                os.kill(pid, signum)
 
     def _configure(self, port: int) -> None:
         self.port = port
@@ -159,6 +180,13 @@ class PgCluster:
                 f"{self.log_tail()}"
             )
         return done
+
+
+def _parent(stat: Path) -> int | None:
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[1])  # the name may hold spaces
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 @contextmanager
