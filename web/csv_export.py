@@ -12,6 +12,7 @@ from itertools import chain
 from flask import Response
 
 from core.dates import parse_moment
+from web.errors import BadInput
 
 
 def parse_since(raw: str | None) -> datetime | None:
@@ -22,7 +23,10 @@ def parse_since(raw: str | None) -> datetime | None:
     if " " in text and "T" in text:
         # "+02:00" sent unencoded in a query string arrives as " 02:00".
         text = text.replace(" ", "+")
-    return parse_moment(text)
+    try:
+        return parse_moment(text)
+    except OverflowError:  # 9999-12-31T23:59-23:59 is a valid time, but not one in UTC
+        raise BadInput(f'"{text[:40]}" is out of range: use a date from 0001 to 9999.') from None
 
 
 def _lines(rows: Iterable[tuple[str, ...]], batch: int = 500) -> Iterator[str]:
