@@ -31,9 +31,10 @@ class Statement:
         names = self.order if self.order is not None else tuple(compiled.bind_names.values())
         self.names = tuple(dict.fromkeys(names))
         # dialect_impl: the type as this dialect runs it (SQLite keeps datetimes as text).
-        self._bind: dict[str, Processor] = {
-            n: binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in self.names
-        }
+        bind = {n: binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in self.names}
+        # (name, processor) in the order the driver wants; most columns need no processor.
+        self._plain = tuple(n for n in self.names if bind[n] is None)
+        self._processed = tuple((n, p) for n, p in bind.items() if p is not None)
         columns = getattr(statement, "exported_columns", None) or ()  # SELECT or RETURNING
         self._result: tuple[Processor, ...] = tuple(
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
@@ -41,11 +42,9 @@ class Statement:
 
     def params(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         """The driver's parameters for these values (each through its type's processor)."""
-        processed = {}
-        for name in self.names:
-            value = values[name]
-            processor = self._bind[name]
-            processed[name] = processor(value) if processor is not None else value
+        processed = {name: values[name] for name in self._plain}
+        for name, processor in self._processed:
+            processed[name] = processor(values[name])
         if self.order is not None:
             return tuple(processed[name] for name in self.order)
         return processed
