@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import IO
@@ -135,27 +134,25 @@ def export_command(
     """Export the opted-out list as CSV (streamed, safe to open in a spreadsheet)."""
     if out is not None and not out.parent.is_dir():
         fail(f"cannot write {out}: the directory {out.parent} does not exist.")
-    rows = services_for(settings).consent.export_optouts(since=since, sender=sender)
+    chunks = services_for(settings).consent.export_csv(since=since, sender=sender)
     if out is None:
-        count = write_csv(rows, sys.stdout)
-        click.echo(f"{count} opt-out(s) exported.", err=True)
+        sys.stdout.flush()
+        write_chunks(chunks, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        click.echo(f"{chunks.rows} opt-out(s) exported.", err=True)
         return
     # Write beside the target and rename, so a failed export never leaves half a file.
     partial = out.with_name(out.name + ".partial")
     try:
-        with partial.open("w", newline="", encoding="utf-8") as handle:
-            count = write_csv(rows, handle)
+        with partial.open("wb") as handle:
+            write_chunks(chunks, handle)
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)
-    click.echo(f"{count} opt-out(s) exported to {out}.", err=True)
+    click.echo(f"{chunks.rows} opt-out(s) exported to {out}.", err=True)
 
 
-def write_csv(rows: Iterable[Sequence[str]], handle: IO[str]) -> int:
-    """Write the header and rows; return the number of data rows."""
-    writer = csv.writer(handle)
-    count = -1  # the first row is the header
-    for row in rows:
-        writer.writerow(row)
-        count += 1
-    return max(count, 0)
+def write_chunks(chunks: Iterable[bytes], handle: IO[bytes]) -> None:
+    """Write the CSV's bytes as the database builds them."""
+    for chunk in chunks:
+        handle.write(chunk)

@@ -147,8 +147,8 @@ def opt_in(phone: str) -> Response:
 def export() -> Response:
     """Every opted-out scope row as CSV (?since=, ?sender=)."""
     sender = _phone_query("sender")
-    rows = state().services.consent.export_optouts(parse_since(_query("since")), sender)
-    return csv_response(iter(rows), sender)
+    chunks = state().services.consent.export_csv(parse_since(_query("since")), sender)
+    return csv_response(chunks, sender)
 
 
 @bp.get("/contacts/<phone>/events")
