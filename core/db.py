@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from core.errors import DatabaseUnavailable
+from core.gate import GateTimeout, WriteGate
 from core.tables import contacts
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,15 @@ class Database:
         self.engine: Engine = _make_engine(url, synchronous, busy_timeout_ms)
         self.dialect = self.engine.dialect.name
         self._dbapi: Any = self.engine.dialect.loaded_dbapi
+        path = self.engine.url.database if self.dialect == "sqlite" else None
+        self._gate = (
+            WriteGate(os.path.abspath(path), busy_timeout_ms / 1000)
+            if path and path != ":memory:" and not path.startswith("file:")
+            else None
+        )
+
+    def _writer(self) -> AbstractContextManager[None]:
+        return self._gate.hold() if self._gate is not None else nullcontext()
 
     @contextmanager
     def write(self, lock_contacts: Sequence[str] = ()) -> Iterator[Connection]:
@@ -40,7 +51,7 @@ class Database:
         rows are created if missing and locked FOR UPDATE, in sorted order so two
         transactions never deadlock.
         """
-        with self._translate(), self._connect(immediate=True) as conn, conn.begin():
+        with self._translate(), self._writer(), self._connect(immediate=True) as conn, conn.begin():
             if lock_contacts and self.dialect == "postgresql":
                 self._lock(conn, sorted(set(lock_contacts)))
             elif lock_contacts:
@@ -54,7 +65,7 @@ class Database:
         For statements compiled once (core.statements): SQLAlchemy's own execution costs
         more than the SQL of a contact's text.
         """
-        with self._translate():
+        with self._translate(), self._writer():
             pooled = self.engine.raw_connection()
             try:
                 driver: Any = pooled.driver_connection
@@ -131,6 +142,12 @@ class Database:
             raise DatabaseUnavailable(
                 "the consent ledger is unavailable; nothing was stored, try again",
                 detail=f"database error: {_short(exc)}",
+            ) from exc
+        except GateTimeout as exc:
+            log.error("the SQLite write lock stayed taken: %s", exc)
+            raise DatabaseUnavailable(
+                "the consent ledger is busy; nothing was stored, try again",
+                detail=f"another writer held the database: {exc}",
             ) from exc
         except PoolTimeout as exc:
             log.error("no database connection free: %s", exc)
