@@ -337,10 +337,12 @@ def run(quick: bool) -> None:
     runs = Runs()
     with tempfile.TemporaryDirectory(dir=WORK) as scratch:
         cwd = Path(scratch)  # no developer .env here; the ledgers go here too
-        for _ in range(rounds):  # alternate SQLite and PostgreSQL so drift hits both alike
+        for round_ in range(1, rounds + 1):  # SQLite and PostgreSQL alternate: drift hits both
             sqlite_round(runs, file, cwd)
             if pg_reason is None:
                 postgres_round(runs, file, cwd)
+            done = ", ".join(f"{name} {times[-1]:.1f} s" for name, times in runs.times.items())
+            print(f"  run {round_}/{rounds}: {done}", flush=True)
     report(runs, rows, expected)
     if pg_reason is not None:
         print(f"  PostgreSQL skipped: {pg_reason}")
