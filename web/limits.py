@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
 from web.context import state
 
@@ -19,7 +19,15 @@ def cap_body(limit: int) -> None:
     # No Content-Length (chunked): werkzeug would silently cut the stream at the cap, so read
     # one byte past it and refuse when that byte exists. The body is cached for the view.
     request.max_content_length = limit + 1
-    if len(request.get_data(cache=True)) > limit:
+    try:
+        body = request.get_data(cache=True)
+    except HTTPException:
+        raise
+    except Exception as exc:
+        # The server decodes the chunks while we read: gunicorn raises its own parse errors
+        # (InvalidChunkSize...) for a malformed chunked body, a client's mistake, not a 500.
+        raise BadRequest(f"The chunked request body is malformed ({type(exc).__name__}).") from None
+    if len(body) > limit:
         raise too_large
 
 

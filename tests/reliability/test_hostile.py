@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, quote_from_bytes, urlencode
+from urllib.parse import parse_qsl, quote, quote_from_bytes, urlencode
 
 import pytest
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
+from werkzeug.datastructures import MultiDict
 from werkzeug.test import EnvironBuilder, TestResponse
 from werkzeug.wrappers import Request
 
@@ -29,7 +31,7 @@ from core import tables
 from core.config import Settings
 from stopline.bootstrap import Services, build_services, migrate
 from tests.bot.fakeslack import FakeSlack
-from tests.bot.helpers import BOT_TOKEN, SIGNING_SECRET, SlackDriver
+from tests.bot.helpers import BOT_TOKEN, EVENTS, SIGNING_SECRET, SlackDriver, signature
 from tests.conftest import RULES
 from tests.web.helpers import API_TOKEN, BUSINESS, CONTACT, HOOK, TWILIO_TOKEN, bearer, sign, sms
 from web import create_app
@@ -296,3 +298,183 @@ def test_what_the_drill_found_is_a_400(
     """Regressions: each of these was a 500, or a 200 whose body was not JSON (NaN echoed)."""
     response = checked(hostile.client.open(path, method=method, data=body, headers=bearer()))
     assert response.status_code == 400, response.get_data()
+
+
+# -- the Twilio hook and the Slack endpoint: forged or unsigned, whatever the body --------------
+
+_FIELDS = ["From", "To", "Body", "MessageSid", "SmsSid", "AccountSid", "NumMedia", "OptOutType"]
+_form = st.lists(
+    st.tuples(
+        st.sampled_from(_FIELDS) | st.text(max_size=12),
+        st.sampled_from([CONTACT, BUSINESS, "STOP", "START", "STOPALL", "SM" + "7" * 32])
+        | st.text(max_size=40),
+    ),
+    max_size=8,
+)
+_near = st.integers(-64, 64)  # bytes around a size limit
+_FORGERIES = ["none", "random", "wrong token", "other url", "other form", "stale twin"]
+
+
+def _forge(kind: str, form: list[tuple[str, str]], random: str) -> str | None:
+    """An X-Twilio-Signature that is not the one for this form at this URL."""
+    data = MultiDict(form)
+    signatures = {
+        "none": None,
+        "random": random,
+        "wrong token": sign(data, token="not-the-token"),
+        "other url": sign(data, url="https://localhost" + HOOK),
+        "other form": sign(MultiDict([*form, ("Body", "STOP")])),
+        # A genuine signature of an earlier text, sent again with this one.
+        "stale twin": sign(sms("STOP", sid="SM" + "0" * 32)),
+    }
+    return signatures[kind]
+
+
+@drill(150)
+@given(form=_form, kind=st.sampled_from(_FORGERIES), random=_header, pad=st.none() | _near,
+       raw=st.none() | st.binary(max_size=200), content_type=_content_type,
+       no_length=st.booleans())  # fmt: skip
+def test_hook_unsigned_or_forged_changes_nothing(
+    hostile: Drill, form: list[tuple[str, str]], kind: str, random: str, pad: int | None,
+    raw: bytes | None, content_type: str | None, no_length: bool,
+) -> None:  # fmt: skip
+    if pad is not None:  # a body around the 64 KiB cap, the size counted exactly
+        size = len(urlencode(form).encode()) + len("&Pad=")
+        form = [*form, ("Pad", "a" * max(0, HOOK_LIMIT - size + pad))]
+    body = raw if raw is not None else urlencode(form).encode()
+    signature = _forge(kind, form, random)
+    headers = {"Content-Type": content_type or "application/x-www-form-urlencoded"}
+    if signature is not None:
+        headers["X-Twilio-Signature"] = signature
+    before = hostile.snapshot()
+    if no_length:
+        response = checked(chunked(hostile.client, HOOK, body, headers))
+    else:
+        response = checked(hostile.client.post(HOOK, data=body, headers=headers))
+    expected = 413 if len(body) > HOOK_LIMIT else 403
+    assert response.status_code == expected, response.get_data()[:300]
+    assert hostile.snapshot() == before
+
+
+def _slack_forge(kind: str, body: bytes, random: str, skew: int) -> dict[str, str]:
+    """Slack's two headers, wrong in one way or another for this body."""
+    now = int(time.time())
+    stamp = str(now)
+    headers = {
+        "random": {"X-Slack-Request-Timestamp": random, "X-Slack-Signature": random},
+        "stale": {"X-Slack-Request-Timestamp": str(now - 301 - skew)},
+        "future": {"X-Slack-Request-Timestamp": str(now + 301 + skew)},
+        "other body": {"X-Slack-Signature": signature(body + b"&x=1", stamp)},
+        "wrong secret": {"X-Slack-Signature": signature(body, stamp, "not-the-secret")},
+        "upper case": {"X-Slack-Signature": signature(body, stamp).upper()},
+        "v1": {"X-Slack-Signature": "v1=" + signature(body, stamp)[3:]},
+        "no timestamp": {"X-Slack-Request-Timestamp": ""},
+        "padded timestamp": {"X-Slack-Request-Timestamp": f" {stamp}"},
+        "none": {"X-Slack-Request-Timestamp": "", "X-Slack-Signature": ""},
+    }[kind]
+    stamp = headers.setdefault("X-Slack-Request-Timestamp", stamp)
+    headers.setdefault("X-Slack-Signature", signature(body, stamp))
+    return headers
+
+
+_slack_bodies = st.one_of(
+    st.binary(max_size=300),
+    st.builds(
+        lambda command, text: urlencode({"command": command, "text": text}).encode(),
+        st.sampled_from(["/optout", "/optin", "/consent"]),
+        st.text(max_size=60),
+    ),
+    _near.map(lambda n: b"a" * (HOOK_LIMIT + n)),
+)
+
+
+@drill(150)
+@given(body=_slack_bodies, kind=st.sampled_from(
+    ["random", "stale", "future", "other body", "wrong secret", "upper case", "v1",
+     "no timestamp", "padded timestamp", "none"]),
+       random=_header, skew=st.integers(0, 10**9), content_type=_content_type)  # fmt: skip
+def test_slack_unsigned_or_forged_changes_nothing(
+    hostile: Drill, body: bytes, kind: str, random: str, skew: int, content_type: str | None
+) -> None:
+    headers = _slack_forge(kind, body, random, skew)
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    before = hostile.snapshot()
+    response = checked(hostile.client.post(EVENTS, data=body, headers=headers))
+    expected = 413 if len(body) > HOOK_LIMIT else 401
+    assert response.status_code == expected, response.get_data()[:300]
+    assert hostile.snapshot() == before
+
+
+# -- sizes: a body of exactly the limit is read, one byte more is 413 and changes nothing -------
+
+
+def _padded(make: Any, limit: int) -> bytes:
+    """make(padding) -> body; the body with enough padding to be exactly `limit` bytes."""
+    bare: bytes = make("")
+    body: bytes = make("a" * (limit - len(bare)))
+    assert len(body) == limit
+    return body
+
+
+FORM = "application/x-www-form-urlencoded"
+Built = tuple[str, bytes, dict[str, str]]
+
+
+def _hook_request(drill_: Drill, extra: int, phone: str) -> Built:
+    form = sms("hello", contact=phone)
+    body = _padded(lambda pad: urlencode({**form, "Pad": pad}).encode(), HOOK_LIMIT + extra)
+    signed = sign(dict(parse_qsl(body.decode())))
+    return HOOK, body, {"X-Twilio-Signature": signed, "Content-Type": FORM}
+
+
+def _api_request(drill_: Drill, extra: int, phone: str) -> Built:
+    make = lambda pad: json.dumps({"phone": phone, "reason": pad}).encode()  # noqa: E731
+    return (
+        "/v1/optouts",
+        _padded(make, API_LIMIT + extra),
+        {**bearer(), "Content-Type": "application/json"},
+    )
+
+
+def _slack_request(drill_: Drill, extra: int, phone: str) -> Built:
+    command = drill_.slack.command_body("/consent", phone)
+    body = _padded(lambda pad: command + b"&pad=" + pad.encode(), HOOK_LIMIT + extra)
+    stamp = str(int(time.time()))
+    headers = {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature(body, stamp)}
+    return EVENTS, body, {**headers, "Content-Type": FORM}
+
+
+_LIMITS = [(kind, extra, no_length) for kind in ("hook", "api", "slack") for extra in (0, 1)
+           for no_length in (False, True)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("kind", "extra", "no_length"), _LIMITS)
+def test_a_body_at_the_limit_is_read_and_one_byte_over_is_413(
+    hostile: Drill, kind: str, extra: int, no_length: bool
+) -> None:
+    phone = f"+120655501{40 + _LIMITS.index((kind, extra, no_length)):02d}"  # one per case
+    build = {"hook": _hook_request, "api": _api_request, "slack": _slack_request}[kind]
+    path, body, headers = build(hostile, extra, phone)
+    before = hostile.snapshot()
+    if no_length:
+        response = checked(chunked(hostile.client, path, body, headers))
+    else:
+        response = checked(hostile.client.post(path, data=body, headers=headers))
+    if extra:
+        assert response.status_code == 413
+        assert hostile.snapshot() == before
+    else:
+        assert response.status_code in (200, 201), response.get_data()[:300]
+        # Signed and within the limit: the hook and the API record it, Slack remembers it.
+        assert hostile.snapshot() != before
+
+
+def test_a_replayed_slack_request_is_refused_and_changes_nothing(hostile: Drill) -> None:
+    body = hostile.slack.command_body("/consent", "2065550123")
+    stamp = str(int(time.time()))
+    headers = {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature(body, stamp)}
+    assert checked(hostile.client.post(EVENTS, data=body, headers=headers)).status_code == 200
+    before = hostile.snapshot()
+    assert checked(hostile.client.post(EVENTS, data=body, headers=headers)).status_code == 401
+    assert hostile.snapshot() == before
