@@ -1,20 +1,26 @@
 """The send check's split: a caller's numbers into sendable, suppressed and invalid.
 
 A send check may carry a million numbers, nearly all canonical E.164, so the common case
-stays in C: an ordered de-duplication (dict.fromkeys), phone.canonical_nanp's fullmatch per
-distinct number through itertools.filterfalse, and the split by filter on the opted-out set.
-Only what fails the fast path (formatted numbers, other countries, non-strings, invalid
-entries) is taken one by one through normalize_phone.
+stays in C: an ordered de-duplication (dict.fromkeys), one regex run over the distinct
+numbers joined by newlines (phone.canonical_nanp_lines, which stops only at a line that is not
+a valid +1 number), and a filter on the opted-out set. Only what the run refuses (formatted
+numbers, other countries, non-strings, invalid entries) goes through normalize_phone, one by
+one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Set
-from itertools import filterfalse
+from collections.abc import Callable, Iterable, Iterator, Set
+from functools import partial
+from itertools import filterfalse, islice
+from typing import cast
 
 from core.errors import InvalidPhoneNumber
 from core.model import CheckResult
-from core.phone import canonical_nanp, normalize_phone
+from core.phone import canonical_nanp, canonical_nanp_lines, normalize_phone
+
+# isinstance(x, str) as a C callable, so filter() makes no Python call per entry.
+_is_text: Callable[[object], bool] = partial(type.__instancecheck__, str)
 
 
 def split_numbers(phones: Iterable[object], blocked: Set[str], region: str) -> CheckResult:
@@ -28,31 +34,32 @@ def split_numbers(phones: Iterable[object], blocked: Set[str], region: str) -> C
         return _one_by_one(phones, blocked, region)
     slow = _off_the_fast_path(unique, region)
     invalid: list[object] = []
-    if slow:
-        # Each distinct entry becomes its E.164 form (itself on the fast path) or None when
-        # invalid; a second de-duplication merges '(206) 555-0100' with '+12065550100'.
+    bad = [raw for raw, phone in slow.items() if phone is None]
+    if bad:
+        # Compared by equality, so 1 and True (one dict key) are both reported, as given.
+        invalid = list(filter(set(bad).__contains__, phones))
+    ordered: dict[object, None] = unique
+    if len(bad) < len(slow):
+        # Each distinct entry becomes its E.164 form (itself on the fast path) or None; a
+        # second de-duplication merges '(206) 555-0100' with '+12065550100', in first-seen
+        # order.
         ordered = dict.fromkeys(map(slow.get, unique, unique))
         del unique
         ordered.pop(None, None)
-        bad = {raw for raw, phone in slow.items() if phone is None}
-        if bad:
-            # Compared by equality, so 1 and True (one dict key) are both reported, as given.
-            invalid = list(filter(bad.__contains__, phones))
     else:
-        ordered = unique
-    is_blocked = blocked.__contains__
-    sendable: list[str] = list(filterfalse(is_blocked, ordered))  # type: ignore[arg-type]
-    suppressed: list[str] = list(filter(is_blocked, ordered))  # type: ignore[arg-type]
-    return CheckResult(sendable, suppressed, invalid)
+        for raw in bad:  # only invalid entries were off the fast path: no rebuild needed
+            del ordered[raw]
+    # Only valid numbers are left, all E.164 text.
+    suppressed = cast(list[str], list(filter(blocked.__contains__, ordered)))
+    for phone in suppressed:  # the few suppressed leave; what stays is sendable, in order
+        del ordered[phone]
+    return CheckResult(cast(list[str], list(ordered)), suppressed, invalid)
 
 
-def _off_the_fast_path(unique: Iterable[object], region: str) -> dict[object, str | None]:
+def _off_the_fast_path(unique: dict[object, None], region: str) -> dict[object, str | None]:
     """Each entry that is not a canonical valid +1 number -> its E.164 form, or None."""
-    fast = canonical_nanp().fullmatch
-    try:
-        rest: list[object] = list(filterfalse(fast, unique))  # type: ignore[arg-type]
-    except TypeError:  # a non-string (42, null): fullmatch refuses it, so test the type first
-        rest = [raw for raw in unique if not isinstance(raw, str) or fast(raw) is None]
+    rest: list[object] = list(filterfalse(_is_text, unique))  # 42, null: never a number
+    rest += _refused(_texts(unique))
     slow: dict[object, str | None] = {}
     for raw in rest:
         try:
@@ -60,6 +67,33 @@ def _off_the_fast_path(unique: Iterable[object], region: str) -> dict[object, st
         except InvalidPhoneNumber:
             slow[raw] = None
     return slow
+
+
+def _refused(texts: Iterator[str], batch: int = 65_536) -> list[str]:
+    """The texts that are not canonical valid +1 numbers."""
+    run = canonical_nanp_lines().match
+    refused: list[str] = []
+    while chunk := list(islice(texts, batch)):
+        # Each text on its own line: one regex run crosses every valid line in C and stops
+        # only at a refused one. Batches keep the joined copy small.
+        joined = "\n".join(chunk) + "\n"
+        if joined.count("\n") != len(chunk):  # a text with a newline inside: one at a time
+            refused += filterfalse(canonical_nanp().fullmatch, chunk)
+            continue
+        position, size = 0, len(joined)
+        while True:
+            valid = run(joined, position)  # never None: the run may be empty
+            position = valid.end() if valid is not None else position
+            if position >= size:
+                break
+            end = joined.index("\n", position)
+            refused.append(joined[position:end])
+            position = end + 1
+    return refused
+
+
+def _texts(entries: Iterable[object]) -> Iterator[str]:
+    return cast(Iterator[str], filter(_is_text, entries))
 
 
 def _one_by_one(phones: Iterable[object], blocked: Set[str], region: str) -> CheckResult:
