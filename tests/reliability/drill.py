@@ -174,6 +174,7 @@ class LoadClient:
         self._progress = threading.Condition(self._lock)
         self._paused = False
         self._stopping = threading.Event()
+        self._aborted = threading.Event()
         self._threads = [
             threading.Thread(target=self._work, args=(contacts[i::threads],), daemon=True)
             for i in range(threads)
@@ -194,6 +195,18 @@ class LoadClient:
     def stop(self) -> None:
         """Send no new text; each thread still retries the one it has until it is answered."""
         self._stopping.set()
+
+    def abort(self) -> None:
+        """Give up at once, even on unanswered texts (a failed drill's clean-up), and wait.
+
+        No thread is left retrying against a port a later test's server may listen on.
+        """
+        self._aborted.set()
+        self._stopping.set()
+        self.resume()
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(15)
 
     def join(self) -> dict[str, Any]:
         """Wait for the threads (until the deadline) and return the figures."""
@@ -256,11 +269,11 @@ class LoadClient:
 
     def _deliver(self, text: Text) -> None:
         delay = self.backoff[0]
-        while time.monotonic() < self._end:
+        while time.monotonic() < self._end and not self._aborted.is_set():
             attempt = self._attempt(text)
             if attempt.ok:
                 return
-            time.sleep(delay * random.uniform(0.5, 1.0))
+            self._aborted.wait(delay * random.uniform(0.5, 1.0))
             delay = min(delay * 2, self.backoff[1])
 
     def _attempt(self, text: Text) -> Attempt:
