@@ -16,7 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from core.errors import DatabaseUnavailable
-from core.gate import GateTimeout, WriteGate
+from core.gate import GateTimeout, GateUnavailable, WriteGate
 from core.tables import contacts
 
 log = logging.getLogger(__name__)
@@ -142,6 +142,12 @@ class Database:
             raise DatabaseUnavailable(
                 "the consent ledger is unavailable; nothing was stored, try again",
                 detail=f"database error: {_short(exc)}",
+            ) from exc
+        except GateUnavailable as exc:
+            log.error("database unavailable: %s", exc)
+            raise DatabaseUnavailable(
+                "the consent ledger is unavailable; nothing was stored, try again",
+                detail=f"database error: {exc}",
             ) from exc
         except GateTimeout as exc:
             log.error("the SQLite write lock stayed taken: %s", exc)

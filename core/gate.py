@@ -22,6 +22,10 @@ class GateTimeout(Exception):
     """The write lock was not free within the busy timeout."""
 
 
+class GateUnavailable(Exception):
+    """The lock file beside the database cannot be opened (a missing or read-only folder)."""
+
+
 class WriteGate:
     """Serialises the writes of every thread and process that open the same SQLite file."""
 
@@ -35,7 +39,10 @@ class WriteGate:
     def _file(self) -> int:
         # Each process opens its own: a descriptor inherited over fork() shares its flock.
         if self._fd is None or self._pid != os.getpid():
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:
+                raise GateUnavailable(f"cannot open {self.path}: {exc.strerror}") from exc
             self._pid = os.getpid()
         return self._fd
 

@@ -47,14 +47,19 @@ def _rules(app: AppState) -> dict[str, Any]:
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    """200 when the database answers and rules are loaded, else 503 with what is wrong."""
+    """200 when the database answers and rules are loaded, else 503 with what is wrong.
+
+    A refused rules.yml is a "warning" with 200: the last good rules are in force and STOP is
+    honoured, and every instance reads the same file, so a 503 would take them all out.
+    """
     app = state()
     settings = app.settings
     database = _database(app)
     rules = _rules(app)
     healthy = database == "ok" and bool(rules["version"])
+    status = "degraded" if not healthy else ("warning" if rules["last_error"] else "ok")
     body = {
-        "status": "ok" if healthy else "degraded",
+        "status": status,
         "database": database,
         "rules": rules,
         "twilio": settings.twilio_configured,

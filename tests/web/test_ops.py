@@ -194,11 +194,14 @@ def test_a_broken_reload_shows_in_healthz_and_metrics_while_old_rules_serve(
         rules.write_text("keywords: [unclosed\n", encoding="utf-8")
         response = client.get("/healthz")  # looks at the file itself, no message needed
         assert response.status_code == 200  # the last good rules are still in force
+        assert response.get_json()["status"] == "warning"  # but someone must fix the file
         body = response.get_json()["rules"]
         assert body["version"] == version and body["failures"] == 1
         assert body["last_error"] and "rules.yml" in body["last_error"]
         metrics = client.get("/metrics").get_data(as_text=True)
         assert "stopline_rules_reload_failures_total 1.0" in metrics
         assert len(messages(post_sms(client, sms("STOP")))) == 1
+        rules.write_bytes(settings.rules_path.read_bytes())
+        assert client.get("/healthz").get_json()["status"] == "ok"
     finally:
         services.close()
