@@ -16,4 +16,9 @@ def parse_moment(text: str) -> datetime:
             f'"{text[:40]}" is not a date or time: use YYYY-MM-DD or an ISO 8601 time, '
             "for example 2026-01-31 or 2026-01-31T09:30:00Z"
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-23:59 is past the last time UTC can hold
+        raise InvalidInput(
+            f'"{text[:40]}" is out of range: use a date between years 1 and 9999 in UTC'
+        ) from None
