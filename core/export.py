@@ -9,9 +9,11 @@ csv)` quotes the cells and its rows pass through as bytes. Python only moves lar
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from itertools import accumulate
 from typing import Any
 
 from sqlalchemy import select
@@ -79,50 +81,88 @@ _SCOPE = (
     f"CASE WHEN scope_key = '{ACCOUNT}' THEN '{Scope.ACCOUNT.value}' "
     f"ELSE '{Scope.SENDER.value}' END"
 )
-# csv.writer (QUOTE_MINIMAL) quotes a cell that holds the delimiter, the quote, CR or LF.
-_SQLITE_NEEDS_QUOTES = "'*[\",\n\r]*'"
+# On SQLite the database writes each row's cells, formulas neutralised, with one printf() call
+# (SQLite's || would copy the growing line once per cell), between 0xFF bytes: a byte that
+# UTF-8 text never holds. Python then makes CSV of a whole chunk at C speed: separators become
+# commas, and the few rows with a cell that csv.writer would quote (one holding a comma, a
+# quote, CR or LF) are found with bytes.find and quoted cell by cell.
+_SEPARATOR = b"\xff"
+_AT_END = b"\xfc"  # after the time, whose fraction is dropped when it is zero, as isoformat() does
 _SQLITE_FORMULA = "unicode({0}) IN (" + ", ".join(str(ord(c)) for c in _FORMULA_PREFIXES) + ")"
 
 
-def _sqlite_cell(column: str) -> str:
-    """A cell as csv.writer writes it (NULL as nothing)."""
-    return (
-        f"CASE WHEN {column} GLOB {_SQLITE_NEEDS_QUOTES} "
-        f"THEN '\"' || replace({column}, '\"', '\"\"') || '\"' ELSE coalesce({column}, '') END"
+def _sqlite_free(column: str) -> str:
+    """neutralise() in SQL: a quote before the cell (NULL is printed as nothing)."""
+    return f"CASE WHEN {_SQLITE_FORMULA.format(column)} THEN '''' END, {column}"
+
+
+_SQLITE_FORMAT = " || X'FF' || ".join(
+    # phone, scope, sender, opted_out_by, actor, at, message_text, keyword, rule, reason
+    ["'%s'", "'%s'", "'%s'", "'%s'", "'%s%s'", "'%s' || X'FC' || '+00:00'", *["'%s%s'"] * 4]
+)
+SQLITE_CELLS = (
+    f"printf({_SQLITE_FORMAT}, "
+    + ", ".join(
+        [
+            "contact",
+            _SCOPE,
+            f"CASE WHEN scope_key = '{ACCOUNT}' THEN NULL ELSE scope_key END",
+            "source",
+            _sqlite_free("actor"),
+            # SQLAlchemy stores a time on SQLite as naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff'.
+            "replace(since, ' ', 'T')",
+            _sqlite_free("message_text"),
+            _sqlite_free("keyword"),
+            _sqlite_free("rule"),
+            _sqlite_free("reason"),
+        ]
+    )
+    + ")"
+)
+_SEPARATORS = len(EXPORT_HEADER) - 1  # in every row
+_TO_QUOTE = bytes.maketrans(b",\r\n", b'"""')  # each byte that makes csv.writer quote -> '"'
+_TO_COMMAS = bytes.maketrans(_SEPARATOR, b",")
+
+
+def csv_chunk(rows: list[bytes]) -> bytes:
+    """Rows of cells from SQLITE_CELLS as CSV lines, quoted exactly as csv.writer quotes."""
+    cells = b"".join(rows)
+    if cells.count(_SEPARATOR) != _SEPARATORS * len(rows) or cells.count(_AT_END) != len(rows):
+        _check_cells(rows)
+    marked = cells.translate(_TO_QUOTE)
+    if b'"' in marked:
+        rows = _quote_rows(rows, marked)
+    lines = (b"\r\n".join(rows) + b"\r\n").replace(b".000000" + _AT_END, b"")
+    return lines.translate(_TO_COMMAS, _AT_END)
+
+
+def _quote_rows(rows: list[bytes], marked: bytes) -> list[bytes]:
+    # Only rows holding a byte to quote are split: the search jumps from one to the next.
+    rows = list(rows)
+    ends = list(accumulate(map(len, rows)))
+    at = marked.find(b'"')
+    while at >= 0:
+        index = bisect_right(ends, at)
+        rows[index] = _quoted_row(rows[index])
+        at = marked.find(b'"', ends[index])
+    return rows
+
+
+def _quoted_row(row: bytes) -> bytes:
+    return _SEPARATOR.join(
+        b'"' + cell.replace(b'"', b'""') + b'"' if b'"' in cell.translate(_TO_QUOTE) else cell
+        for cell in row.split(_SEPARATOR)
     )
 
 
-def _sqlite_free_cell(column: str) -> str:
-    """neutralise() of a free-text cell, then written as csv.writer does."""
-    # Doubling quotes never changes the first character, so both tests read the stored text.
-    formula = _SQLITE_FORMULA.format(column)
-    return (
-        f"CASE WHEN {column} GLOB {_SQLITE_NEEDS_QUOTES} THEN '\"' || "
-        f"CASE WHEN {formula} THEN '''' ELSE '' END || replace({column}, '\"', '\"\"') || '\"' "
-        f"WHEN {formula} THEN '''' || {column} ELSE coalesce({column}, '') END"
-    )
+def _check_cells(rows: list[bytes]) -> None:
+    # Bytes 0xFC and 0xFF in a cell can only come from text that is not UTF-8: refuse the
+    # export rather than shift a row's cells.
+    for row in rows:
+        if row.count(_SEPARATOR) != _SEPARATORS or row.count(_AT_END) != 1:
+            raise ValueError(f"the ledger holds text that is not UTF-8: {row[:60]!r}")
 
 
-# SQLAlchemy stores a time on SQLite as naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff'; isoformat()
-# of the aware value has a 'T', drops a zero fraction and ends in the offset.
-_SQLITE_AT = (
-    "CASE WHEN substr(since, 20) IN ('', '.000000') THEN replace(substr(since, 1, 19), ' ', 'T') "
-    "ELSE replace(since, ' ', 'T') END || '+00:00'"
-)
-SQLITE_LINE = " || ',' || ".join(
-    [
-        _sqlite_cell("contact"),
-        _SCOPE,
-        f"CASE WHEN scope_key = '{ACCOUNT}' THEN '' ELSE {_sqlite_cell('scope_key')} END",
-        _sqlite_cell("source"),
-        _sqlite_free_cell("actor"),
-        _SQLITE_AT,
-        _sqlite_free_cell("message_text"),
-        _sqlite_free_cell("keyword"),
-        _sqlite_free_cell("rule"),
-        _sqlite_free_cell("reason"),
-    ]
-)
 _POSTGRES_FORMULA = ", ".join(f"chr({ord(c)})" for c in _FORMULA_PREFIXES)
 
 
@@ -171,7 +211,7 @@ class CsvExport:
         self.rows = 0
 
     def __iter__(self) -> Iterator[bytes]:
-        with self.database.stream() as conn, _driver_errors():
+        with self.database.stream() as conn, _driver_errors(self.database):
             driver = conn.connection.driver_connection  # inside SQLAlchemy's transaction
             if self.database.dialect == "postgresql":
                 yield from self._postgresql(driver)
@@ -189,16 +229,15 @@ class CsvExport:
             where.append("scope_key IN (?, ?)")
             params += [self.sender, ACCOUNT]
         query = (
-            f"SELECT CAST({SQLITE_LINE} || char(13, 10) AS BLOB) FROM consent "
-            f"WHERE {' AND '.join(where)} {_ORDER}"
+            f"SELECT CAST({SQLITE_CELLS} AS BLOB) FROM consent WHERE {' AND '.join(where)} {_ORDER}"
         )
         cursor = driver.cursor()
         try:
             cursor.execute(query, params)
             yield HEADER_LINE
-            while lines := cursor.fetchmany(CHUNK_ROWS):
-                self.rows += len(lines)
-                yield b"".join([line for (line,) in lines])
+            while rows := cursor.fetchmany(CHUNK_ROWS):
+                self.rows += len(rows)
+                yield csv_chunk([row for (row,) in rows])
         finally:
             cursor.close()
 
@@ -220,29 +259,46 @@ class CsvExport:
             cursor.execute("SET LOCAL client_encoding = 'UTF8'")
             with cursor.copy(query) as copy:
                 yield HEADER_LINE
-                # The server sends each row as one message ending in "\n", where csv.writer
-                # ends rows with "\r\n" (a newline inside a quoted cell stays as it is).
-                batch: list[Any] = []
+                # Each row arrives as one message; they are gathered in one buffer (holding
+                # the messages themselves costs more than copying them), with where each ends.
+                buffer, ends = bytearray(), []
                 for row in copy:
-                    batch.append(row[:-1])
-                    if len(batch) == CHUNK_ROWS:
-                        self.rows += len(batch)
-                        yield b"\r\n".join(batch) + b"\r\n"
-                        batch = []
-                if batch:
-                    self.rows += len(batch)
-                    yield b"\r\n".join(batch) + b"\r\n"
+                    buffer += row
+                    ends.append(len(buffer))
+                    if len(ends) == CHUNK_ROWS:
+                        self.rows += len(ends)
+                        yield crlf_rows(bytes(buffer), ends)
+                        buffer.clear()
+                        ends = []
+                if ends:
+                    self.rows += len(ends)
+                    yield crlf_rows(bytes(buffer), ends)
+
+
+def crlf_rows(rows: bytes, ends: list[int]) -> bytes:
+    """COPY's rows, each ending in LF at the given offsets, with csv.writer's CRLF line ends."""
+    if rows.count(b"\n") == len(ends):  # no cell holds a newline: every LF ends a row
+        return rows.replace(b"\n", b"\r\n")
+    # A newline in a cell is inside quotes: only rows holding a quote are looked at.
+    parts, done = [], 0
+    at = rows.find(b'"')
+    while at >= 0:
+        index = bisect_right(ends, at)
+        start, end = ends[index - 1] if index else 0, ends[index]
+        if rows.count(b"\n", start, end) > 1:
+            parts += [rows[done:start].replace(b"\n", b"\r\n"), rows[start : end - 1], b"\r\n"]
+            done = end
+        at = rows.find(b'"', end)
+    parts.append(rows[done:].replace(b"\n", b"\r\n"))
+    return b"".join(parts)
 
 
 @contextmanager
-def _driver_errors() -> Iterator[None]:
+def _driver_errors(database: Database) -> Iterator[None]:
     # The driver's own errors reach Database's handling (a lost ledger is a 503) as
     # SQLAlchemy's would.
-    import sqlite3
-
-    import psycopg
-
+    driver_error = database.engine.dialect.loaded_dbapi.Error
     try:
         yield
-    except (sqlite3.Error, psycopg.Error) as exc:
-        raise DBAPIError.instance(None, None, exc, type(exc)) from exc
+    except driver_error as exc:
+        raise DBAPIError.instance(None, None, exc, driver_error) from exc

@@ -9,19 +9,25 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, text
 
+from core.config import Settings
 from core.db import Database
-from core.export import CHUNK_ROWS, HEADER_LINE, CsvExport, export_optouts
+from core.errors import DatabaseUnavailable
+from core.export import CHUNK_ROWS, HEADER_LINE, CsvExport, crlf_rows, export_optouts
 from core.model import ACCOUNT
 from core.tables import consent
+from stopline.bootstrap import migrate
 
 SENDERS = ["+12065550199", "+14155550123", "22395"]
 _nasty = st.sampled_from(
@@ -72,7 +78,7 @@ def database(database_url: str) -> Iterator[Database]:
     db.dispose()
 
 
-def written(rows: Iterator[tuple[str, ...]]) -> bytes:
+def written(rows: Iterable[Sequence[str]]) -> bytes:
     """What csv.writer makes of the rows, as the old export wrote them."""
     buffer = io.StringIO(newline="")
     csv.writer(buffer).writerows(rows)
@@ -99,7 +105,7 @@ def test_database_csv_equals_csv_writer(
     fill(database, rows)
     rows_out = list(export_optouts(database, since, sender))
     export = CsvExport(database, since, sender)
-    assert b"".join(export) == written(iter(rows_out))
+    assert b"".join(export) == written(rows_out)
     assert export.rows == len(rows_out) - 1  # the header is no row
 
 
@@ -135,3 +141,39 @@ def test_an_export_left_half_way_frees_its_connection(database: Database) -> Non
     with database.write() as conn:  # the ledger takes writes: no export holds it
         conn.execute(delete(consent).where(consent.c.contact == "+12065550000"))
     assert CsvExport(database).__iter__().__next__() == HEADER_LINE
+
+
+@_hypothesis
+@given(rows=st.lists(st.lists(_cell.map(lambda text: text or ""), min_size=10, max_size=10)))
+def test_copy_rows_get_csv_writers_line_ends(rows: list[list[str]]) -> None:
+    # COPY's CSV is csv.writer's with LF line ends: only the LF that ends a row becomes CRLF.
+    lines = [written([row])[:-2] + b"\n" for row in rows]
+    ends = list(accumulate(map(len, lines)))
+    assert crlf_rows(b"".join(lines), ends) == written(rows)
+
+
+def test_text_that_is_not_utf8_stops_the_export(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    migrate(Settings(database_url=url, _env_file=None))  # type: ignore[call-arg]
+    with sqlite3.connect(tmp_path / "ledger.db") as raw:  # as no stopline code would write it
+        raw.execute(
+            "INSERT INTO consent (contact, scope_key, status, since, reason) VALUES "
+            "('+12065550100', '*', 'opted_out', '2025-01-01 00:00:00.000000', "
+            "CAST(X'41FF42' AS TEXT))"
+        )
+    database = Database(url)
+    try:
+        with pytest.raises(ValueError, match="not UTF-8"):
+            b"".join(CsvExport(database))
+    finally:
+        database.dispose()
+
+
+def test_a_broken_ledger_fails_the_first_step_as_the_rows_export_does(database: Database) -> None:
+    with database.write() as conn:
+        conn.execute(text("DROP TABLE consent"))
+    with pytest.raises(Exception) as rows:  # the class is what is compared
+        next(export_optouts(database))
+    with pytest.raises(type(rows.value)):  # SQLite: DatabaseUnavailable (a 503)
+        next(iter(CsvExport(database)))
+    assert isinstance(rows.value, DatabaseUnavailable) or database.dialect == "postgresql"
