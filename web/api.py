@@ -40,7 +40,9 @@ def _body() -> dict[str, Any]:
     # NaN, Infinity and 1e999 (read as Infinity) are refused: the send check echoes invalid
     # entries back, and an answer carrying them is not JSON to any strict parser.
     try:
-        body = json.loads(request.get_data(cache=True), parse_constant=_not_json,
+        # Not kept after parsing: a million-number check is 15 MB of JSON the handler no
+        # longer needs (cap_api_body caches it only for a body sent without a length).
+        body = json.loads(request.get_data(cache=False), parse_constant=_not_json,
                           parse_float=_finite)  # fmt: skip
     except RecursionError:
         raise BadInput("The request body nests JSON too deeply.") from None
