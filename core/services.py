@@ -31,7 +31,13 @@ from core.model import (
     Source,
     Transition,
 )
-from core.phone import canonical_nanp, normalize_inbound, normalize_phone, normalize_sender
+from core.phone import (
+    canonical_nanp,
+    canonical_nanp_lines,
+    normalize_inbound,
+    normalize_phone,
+    normalize_sender,
+)
 from core.ports import Decider
 from core.recording import consent_status, record, request_for
 from core.sendcheck import split_numbers
@@ -56,7 +62,8 @@ class ConsentService:
         self.decider = decider
         self.region = region
         self.clock = clock
-        canonical_nanp()  # compiled now (about a second), not while a contact's STOP waits
+        # Compiled now (about a second), not while a contact's STOP or a send check waits.
+        canonical_nanp(), canonical_nanp_lines()
 
     def receive_message(self, message: InboundMessage) -> Outcome:
         """Decide and record a contact's text; a retried carrier message gets the first answer."""
