@@ -87,7 +87,6 @@ _SCOPE = (
 # commas, and the few rows with a cell that csv.writer would quote (one holding a comma, a
 # quote, CR or LF) are found with bytes.find and quoted cell by cell.
 _SEPARATOR = b"\xff"
-_AT_END = b"\xfc"  # after the time, whose fraction is dropped when it is zero, as isoformat() does
 _SQLITE_FORMULA = "unicode({0}) IN (" + ", ".join(str(ord(c)) for c in _FORMULA_PREFIXES) + ")"
 
 
@@ -98,7 +97,7 @@ def _sqlite_free(column: str) -> str:
 
 _SQLITE_FORMAT = " || X'FF' || ".join(
     # phone, scope, sender, opted_out_by, actor, at, message_text, keyword, rule, reason
-    ["'%s'", "'%s'", "'%s'", "'%s'", "'%s%s'", "'%s' || X'FC' || '+00:00'", *["'%s%s'"] * 4]
+    ["'%s'", "'%s'", "'%s'", "'%s'", "'%s%s'", "'%s+00:00'", *["'%s%s'"] * 4]
 )
 SQLITE_CELLS = (
     f"printf({_SQLITE_FORMAT}, "
@@ -109,8 +108,9 @@ SQLITE_CELLS = (
             f"CASE WHEN scope_key = '{ACCOUNT}' THEN NULL ELSE scope_key END",
             "source",
             _sqlite_free("actor"),
-            # SQLAlchemy stores a time on SQLite as naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff'.
-            "replace(since, ' ', 'T')",
+            # SQLAlchemy stores a time on SQLite as naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff';
+            # isoformat() of the aware value has a 'T', and no fraction when it is zero.
+            "replace(replace(since, '.000000', ''), ' ', 'T')",
             _sqlite_free("message_text"),
             _sqlite_free("keyword"),
             _sqlite_free("rule"),
@@ -127,13 +127,12 @@ _TO_COMMAS = bytes.maketrans(_SEPARATOR, b",")
 def csv_chunk(rows: list[bytes]) -> bytes:
     """Rows of cells from SQLITE_CELLS as CSV lines, quoted exactly as csv.writer quotes."""
     cells = b"".join(rows)
-    if cells.count(_SEPARATOR) != _SEPARATORS * len(rows) or cells.count(_AT_END) != len(rows):
+    if cells.count(_SEPARATOR) != _SEPARATORS * len(rows):
         _check_cells(rows)
     marked = cells.translate(_TO_QUOTE)
     if b'"' in marked:
         rows = _quote_rows(rows, marked)
-    lines = (b"\r\n".join(rows) + b"\r\n").replace(b".000000" + _AT_END, b"")
-    return lines.translate(_TO_COMMAS, _AT_END)
+    return (b"\r\n".join(rows) + b"\r\n").translate(_TO_COMMAS)
 
 
 def _quote_rows(rows: list[bytes], marked: bytes) -> list[bytes]:
@@ -156,10 +155,10 @@ def _quoted_row(row: bytes) -> bytes:
 
 
 def _check_cells(rows: list[bytes]) -> None:
-    # Bytes 0xFC and 0xFF in a cell can only come from text that is not UTF-8: refuse the
+    # A 0xFF byte in a cell can only come from text that is not UTF-8: refuse the
     # export rather than shift a row's cells.
     for row in rows:
-        if row.count(_SEPARATOR) != _SEPARATORS or row.count(_AT_END) != 1:
+        if row.count(_SEPARATOR) != _SEPARATORS:
             raise ValueError(f"the ledger holds text that is not UTF-8: {row[:60]!r}")
 
 
