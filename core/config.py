@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_webhook_body: int = 64 * 1024
     max_api_body: int = 64 * 1024 * 1024
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
 
     api_token: SecretStr | None = None
     api_token_name: str = "api"

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 
+from stopline.gthread_worker import HeadReadingWorker
 from web.metrics import process_gone, use_process_files
 
 if TYPE_CHECKING:
@@ -123,8 +124,10 @@ def serve_gunicorn(settings: Settings, services: Services, app: Flask) -> None:
             "bind": f"{settings.host}:{settings.port}",
             "workers": settings.workers,
             # Threads: a send check of a million numbers must not hold up Twilio's hook,
-            # and a long request does not stop a gthread worker's heartbeat.
-            "worker_class": "gthread",
+            # and a long request does not stop a gthread worker's heartbeat. Request heads
+            # are read by the worker's event loop, so clients that send half a head hold no
+            # thread; they get a 408 after the header timeout.
+            "worker_class": HeadReadingWorker.with_header_timeout(settings.header_timeout_seconds),
             "threads": 4,
             # Loaded once, before the fork: a worker that restarts (timeout, crash) while
             # rules.yml is broken still has good rules (the master's, which follow the file),
