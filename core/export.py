@@ -232,6 +232,10 @@ class CsvExport:
         )
         cursor = driver.cursor()
         try:
+            # Separators and CAST AS BLOB assume UTF-8, which every ledger stopline makes uses.
+            (encoding,) = cursor.execute("PRAGMA encoding").fetchone()
+            if encoding != "UTF-8":
+                raise ValueError(f"the SQLite ledger's text is {encoding}; the export reads UTF-8")
             cursor.execute(query, params)
             yield HEADER_LINE
             while rows := cursor.fetchmany(CHUNK_ROWS):
