@@ -45,6 +45,8 @@ class MessageRow(NamedTuple):
     rule: str
     reply: str | None
 
+
+Rows = list[tuple[Any, ...]]
 _UPSERT_KEYS = ("status", "source", "actor", "since", "rule", "keyword", "message_text", "reason")
 
 
@@ -99,9 +101,14 @@ class Statements:
 class LedgerCursor:
     """The writes and reads of one contact's transaction, on a DB-API cursor."""
 
-    def __init__(self, cursor: Any, statements: Statements) -> None:
+    def __init__(
+        self, cursor: Any, statements: Statements, read_ahead: tuple[str, Rows] | None = None
+    ) -> None:
         self.cursor = cursor
         self.sql = statements
+        # A contact's consent rows read with the transaction's first statements; good until
+        # anything is written.
+        self._read_ahead = read_ahead
 
     @classmethod
     def of(cls, database: Database, conn: Connection) -> LedgerCursor:
@@ -110,7 +117,11 @@ class LedgerCursor:
 
     def scope_rows(self, contact: str) -> dict[str, ScopeState]:
         """Every consent row of a contact, keyed by scope key (sender number or '*')."""
-        rows = self.sql.scope_rows.fetch_all(self.cursor, {"contact": contact})
+        ahead, self._read_ahead = self._read_ahead, None
+        if ahead is not None and ahead[0] == contact:
+            rows = ahead[1]
+        else:
+            rows = self.sql.scope_rows.fetch_all(self.cursor, {"contact": contact})
         return {row[0]: scope_state(ConsentRow(*row)) for row in rows}
 
     def find_message(self, carrier: str, message_id: str) -> MessageRow | None:
@@ -122,22 +133,26 @@ class LedgerCursor:
 
     def add_event(self, event: dict[str, Any]) -> int:
         """Append one event (the log is never updated) and return its id."""
+        self._read_ahead = None
         values = {c.name: event.get(c.name) for c in consent_events.columns if c.name != "id"}
         return int(self.sql.add_event.fetch_all(self.cursor, values)[0][0])
 
     def add_review(self, review: dict[str, Any]) -> int:
         """Open a review item and return its id."""
+        self._read_ahead = None
         values = {c.name: review.get(c.name) for c in review_items.columns if c.name != "id"}
         return int(self.sql.add_review.fetch_all(self.cursor, values)[0][0])
 
     def upsert_scopes(self, scopes: Sequence[dict[str, Any]]) -> None:
         """Insert each consent row, or replace the one already there for its scope."""
+        self._read_ahead = None
         names = [c.name for c in consent.columns]
         for scope in scopes:
             self.sql.upsert_scope.run(self.cursor, {n: scope.get(n) for n in names})
 
     def add_message(self, values: dict[str, Any]) -> None:
         """Record a handled message and the answer given, for idempotent retries."""
+        self._read_ahead = None
         self.sql.add_message.run(self.cursor, values)
 
 
@@ -155,12 +170,19 @@ def statements(database: Database) -> Statements:
 
 @contextmanager
 def contact_transaction(database: Database, contact: str) -> Iterator[LedgerCursor]:
-    """One transaction holding this contact's write lock, on a pooled driver connection."""
+    """One transaction holding this contact's write lock, on a pooled driver connection.
+
+    The contact's row is made and locked and its consent rows read in one exchange with the
+    database (PostgreSQL's pipeline: the fetch of the rows sends the statements before it).
+    """
     sql = statements(database)
-    with database.raw_transaction() as raw:
+
+    def opening(raw: Any) -> tuple[Any, Rows]:
         cursor = raw.cursor()
-        now = datetime.now(UTC)
-        sql.new_contact.run(cursor, {"phone": contact, "created_at": now})
+        sql.new_contact.run(cursor, {"phone": contact, "created_at": datetime.now(UTC)})
         if database.dialect == "postgresql":
-            sql.lock_contact.run(cursor, {"phone": contact}).fetchall()
-        yield LedgerCursor(cursor, sql)
+            sql.lock_contact.run(cursor, {"phone": contact})
+        return cursor, sql.scope_rows.fetch_all(cursor, {"contact": contact})
+
+    with database.raw_transaction(opening) as (_, (cursor, rows)):
+        yield LedgerCursor(cursor, sql, (contact, rows))

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from core.errors import DatabaseUnavailable
 from core.gate import GateTimeout, GateUnavailable, WriteGate
@@ -21,6 +22,9 @@ from core.tables import contacts
 
 log = logging.getLogger(__name__)
 _SYNC_LEVELS = {"OFF", "NORMAL", "FULL", "EXTRA"}
+# Connections kept per process; also how many dead ones a transaction may meet in a row.
+_POOL_SIZE = 10
+_T = TypeVar("_T")
 
 
 class Database:
@@ -59,30 +63,82 @@ class Database:
             yield conn
 
     @contextmanager
-    def raw_transaction(self) -> Iterator[Any]:
-        """A transaction on a pooled driver connection (BEGIN IMMEDIATE on SQLite).
+    def raw_transaction(self, opening: Callable[[Any], _T]) -> Iterator[tuple[Any, _T]]:
+        """A transaction on a pooled driver connection, begun by `opening`'s statements.
 
         For statements compiled once (core.statements): SQLAlchemy's own execution costs
-        more than the SQL of a contact's text.
+        more than the SQL of a contact's text. On PostgreSQL the connection is in pipeline
+        mode (_Pipelined): each round trip to the server wakes a thread that then waits for a
+        core, so BEGIN travels with `opening`'s statements and the last writes with COMMIT.
+        There is no pre-ping either: `opening`'s answer is the first sign of life, and a
+        pooled connection that turns out dead there is dropped and `opening` runs again on
+        another (nothing of the caller's has run yet).
         """
         with self._translate(), self._writer():
-            pooled = self.engine.raw_connection()
+            pooled, batch, opened = self._begin(opening)
+            driver: Any = pooled.driver_connection
+            failure: BaseException | None = None
             try:
-                driver: Any = pooled.driver_connection
-                if self.dialect == "sqlite":
-                    driver.execute("BEGIN IMMEDIATE")
-                try:
-                    yield driver
-                except BaseException:
-                    driver.rollback()
-                    raise
-                driver.commit()
-            except self._dbapi.Error as exc:
-                if self.engine.dialect.is_disconnect(exc, pooled.dbapi_connection, None):
-                    pooled.invalidate(exc)
+                yield driver, opened
+                if batch is not None:
+                    batch.commit()
+                else:
+                    driver.commit()
+            except BaseException as exc:
+                failure = exc
+                if isinstance(exc, self._dbapi.Error):
+                    self._drop_if_gone(pooled, exc)
                 raise
             finally:
-                pooled.close()
+                self._release(pooled, batch, failure)
+
+    def _begin(
+        self, opening: Callable[[Any], _T]
+    ) -> tuple[PoolProxiedConnection, _Pipelined | None, _T]:
+        """A pooled connection with a transaction begun by `opening`, skipping dead ones."""
+        for attempt in range(_POOL_SIZE + 1):
+            pooled = self.engine.raw_connection()
+            batch = _Pipelined(pooled.driver_connection) if self.dialect == "postgresql" else None
+            try:
+                if batch is not None:
+                    batch.begin()
+                else:
+                    pooled.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+                return pooled, batch, opening(pooled.driver_connection)
+            except BaseException as exc:
+                gone = isinstance(exc, self._dbapi.Error) and self._drop_if_gone(pooled, exc)
+                self._release(pooled, batch, exc)
+                if not gone or attempt == _POOL_SIZE:
+                    raise
+                log.warning("a pooled database connection was dead: %s", _first_line(exc))
+        raise AssertionError("unreachable")
+
+    def _drop_if_gone(self, pooled: PoolProxiedConnection, exc: BaseException) -> bool:
+        """Invalidate the connection if the error says it is dead; True when it was."""
+        dbapi_connection = pooled.dbapi_connection
+        if not self.engine.dialect.is_disconnect(exc, dbapi_connection, None):  # type: ignore[arg-type]
+            return False
+        if pooled.is_valid:
+            pooled.invalidate(exc)
+        return True
+
+    def _release(
+        self, pooled: PoolProxiedConnection, batch: _Pipelined | None, failure: BaseException | None
+    ) -> None:
+        """Back to the pool with no transaction open, or invalidated when that can't be made so."""
+        if pooled.is_valid:
+            if batch is not None:
+                reusable = batch.close(failure)
+            else:
+                reusable = True
+                if failure is not None:
+                    try:
+                        pooled.driver_connection.rollback()  # type: ignore[union-attr]
+                    except self._dbapi.Error:
+                        reusable = False
+            if not reusable:
+                pooled.invalidate()
+        pooled.close()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -180,6 +236,51 @@ class Database:
             raise IntegrityError(None, None, exc) from exc
 
 
+class _Pipelined:
+    """A psycopg transaction in pipeline mode: a statement whose answer nobody reads yet is sent
+    with the next one that is read (a fetch), and the last writes with COMMIT.
+
+    psycopg's own BEGIN waits for its answer, and inside a pipeline its commit() trusts a
+    transaction status libpq does not keep there (it can skip the COMMIT), so the connection
+    goes into autocommit and BEGIN and COMMIT are sent here; close() gives psycopg its own
+    transactions back before the connection returns to the pool (SQLAlchemy's users need them).
+    """
+
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+        self._pipeline = ExitStack()
+        self._cursor: Any = None
+
+    def begin(self) -> None:
+        """Enter pipeline mode and queue BEGIN (sent with the first statement read)."""
+        self.driver.autocommit = True
+        self._pipeline.enter_context(self.driver.pipeline())
+        self._cursor = self.driver.cursor()
+        self._cursor.execute("BEGIN", prepare=False)
+
+    def commit(self) -> None:
+        """COMMIT with the writes still queued; returns once the server says it is durable."""
+        self._cursor.execute("COMMIT", prepare=False)
+        self._pipeline.close()  # sends what is queued, waits, raises the first error
+        if self._cursor.statusmessage != "COMMIT":
+            # COMMIT of a failed transaction is answered ROLLBACK, not with an error.
+            raise psycopg.OperationalError(f"COMMIT answered {self._cursor.statusmessage}")
+
+    def close(self, failure: BaseException | None) -> bool:
+        """Out of pipeline mode and autocommit, nothing left open; False if that failed."""
+        try:
+            if failure is not None:  # psycopg logs (and drops) errors met while leaving
+                self._pipeline.__exit__(type(failure), failure, failure.__traceback__)
+            if self.driver.closed:
+                return False
+            if self.driver.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                self.driver.rollback()
+            self.driver.autocommit = False
+            return True
+        except psycopg.Error:
+            return False
+
+
 def _short(exc: DBAPIError) -> str:
     return _first_line(exc.orig) if exc.orig else type(exc).__name__
 
@@ -198,8 +299,11 @@ def _make_engine(url: str, synchronous: str, busy_timeout_ms: int) -> Engine:
                             "keepalives_count": 3}  # fmt: skip
     if "connect_timeout" not in url:
         args["connect_timeout"] = 5
+    # No pool_pre_ping: its SELECT 1 was one more round trip per transaction. raw_transaction
+    # replaces a dead connection itself, and on SQLAlchemy's paths the first disconnect error
+    # drops every connection made before it (a reader gets one 503 after a restart, at most).
     engine = create_engine(
-        url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+        url, pool_size=_POOL_SIZE, max_overflow=20,
         pool_timeout=busy_timeout_ms / 1000, connect_args=args,
     )  # fmt: skip
     _configure_postgresql(engine, busy_timeout_ms)
