@@ -1,10 +1,11 @@
 """Export: a million opted-out contacts to CSV, against the databases' own command-line CSV.
 
-SQLite: `stopline export` and GET /v1/optouts (through a real `stopline serve`, read over
-HTTP) against the `sqlite3` shell's `-csv` output of the same rows in the same order.
-Target: within 3.5× the shell. PostgreSQL: `stopline export` (COPY streamed through psycopg)
-against psql's `\\copy` of the same query. Target: within 1.5× psql. Either way the stopline
-process must stay under 150 MB of resident memory, whatever the row count.
+SQLite: `stopline export` and GET /v1/optouts against the `sqlite3` shell's `-csv` output of
+the same rows in the same order; target within 3.5× the shell. PostgreSQL: the same two
+against psql's `\\copy` of the very query stopline's COPY runs; target within 1.5× psql.
+`stopline export` is a new process each run (its start-up counts, as for the shell); the API
+is a real `stopline serve` (one worker) started once, timed from request to last byte read
+over HTTP. The stopline process must stay under 150 MB of resident memory.
 """
 
 from __future__ import annotations
