@@ -295,13 +295,17 @@ def postgres_reason() -> str | None:
 
 def report(runs: Runs, rows: int, expected: Expected) -> None:
     """Rows/s, CPU and peak RSS per subject, the import's counts, and ratios to the baselines."""
-    print(f"  {'':<28} {'wall':>8}  {'rows/s':>9}  {'CPU s':>7}  {'peak RSS':>8}")
+    print(f"  {'':<28} {'wall':>8}  {'rows/s':>9}  {'CPU s':>7}  {'rows/CPU s':>10}  "
+          f"{'peak RSS':>8}")
     for name in runs.times:
         timing = runs.timing(name)
-        cpu = f"{statistics.median(runs.cpu[name]):7.2f}" if name in runs.cpu else f"{'':7}"
-        rss = f"{runs.rss[name]:5.0f} MB" if name in runs.rss else ""
+        cpu, per_cpu, rss = f"{'':7}", f"{'':10}", f"{'':8}"
+        if name in runs.cpu:  # a child process: its own CPU (a PostgreSQL server's is not in it)
+            seconds = statistics.median(runs.cpu[name])
+            cpu, per_cpu = f"{seconds:7.2f}", f"{rows / seconds:>10,.0f}"
+            rss = f"{runs.rss[name]:5.0f} MB"
         print(f"  {name:<28} {timing.median:7.2f}s  {rows / timing.median:>9,.0f}  {cpu}  "
-              f"{rss:>8}  ({timing.spread()}, {len(timing.runs)} runs)")
+              f"{per_cpu}  {rss}  ({timing.spread()}, {len(timing.runs)} runs)")
     wrong = []
     for name, counts in runs.counts.items():
         want = expected.reimport if name.endswith("re-import") else expected.first
@@ -347,4 +351,5 @@ def run(quick: bool) -> None:
     if pg_reason is not None:
         print(f"  PostgreSQL skipped: {pg_reason}")
     print("  (baselines load the same file into a bare table: no phone parsing, rules, "
-          "indexes or events)")
+          "indexes or events;\n   CPU s is the child's own user+sys time: steadier than wall "
+          "time on a busy machine,\n   but without the PostgreSQL server's share)")
