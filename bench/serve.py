@@ -432,7 +432,7 @@ def run(quick: bool) -> None:
     n, runs = (300, 1) if quick else (1500, 3)
     heading(
         f"serve: {n} signed Twilio requests a run (30% STOP, 10% START, 60% chat), through "
-        f"gunicorn ({WORKERS} {WORKER_CLASS} workers x {THREADS} threads); "
+        f"gunicorn ({WORKERS} {WORKER_CLASS.rsplit('.', 1)[-1]} workers x {THREADS} threads); "
         f"{CLIENT_PROCESSES * CLIENT_THREADS} keep-alive connections from "
         f"{CLIENT_PROCESSES} client processes; medians of {runs} run(s)"
     )

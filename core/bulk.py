@@ -66,10 +66,13 @@ def import_optouts(
     taken = skipped = invalid = 0
     errors: list[str] = []
     actor = Actor(actor.source, clean_name(actor.name))
-    seen: set[tuple[str, str]] = set()
+    senders: dict[str, str] = {}  # a list names few senders: each is parsed once
     numbered = enumerate(rows, start=2)  # row 1 is the header
     while chunk := list(islice(numbered, CHUNK)):
         parsed: list[tuple[str, str | None, str | None, datetime | None]] = []
+        # Repeats are looked for within a chunk only, so memory stays flat however long the
+        # file: a repeat in a later chunk finds its opt-out already stored and is skipped.
+        seen: set[tuple[str, str]] = set()
         now = clock()
         for line, row in chunk:
             if not any(value and value.strip() for value in row.values()):
@@ -77,7 +80,7 @@ def import_optouts(
             try:
                 contact = normalize_phone(_field(row, *PHONE_KEYS), region)
                 sender_raw = _field(row, "sender", "from", "business_number")
-                sender = normalize_sender(sender_raw, region) if sender_raw else None
+                sender = _sender(senders, sender_raw, region) if sender_raw else None
                 since = _parse_time(_field(row, "opted_out_at", "date", "since"), now)
             except (InvalidPhoneNumber, InvalidInput) as exc:
                 invalid += 1
@@ -97,6 +100,15 @@ def import_optouts(
         if progress is not None:
             progress(len(chunk))
     return ImportSummary(taken=taken, skipped=skipped, invalid=invalid, errors=errors)
+
+
+def _sender(known: dict[str, str], raw: str, region: str) -> str:
+    sender = known.get(raw)
+    if sender is None:
+        sender = normalize_sender(raw, region)
+        if len(known) < 1000:
+            known[raw] = sender
+    return sender
 
 
 def _import_chunk(

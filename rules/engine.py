@@ -48,9 +48,9 @@ class RulesEngine(ABC):
         """Free what the backend holds (nothing, by default)."""
 
 
-def first_match(rules: tuple[Rule, ...], facts: dict[str, str]) -> Rule:
-    """The pure-Python evaluator: the lowest-priority-number rule whose tests all hold."""
-    for rule in sorted(rules, key=lambda r: r.pri):
+def first_match(ordered: tuple[Rule, ...], facts: dict[str, str]) -> Rule:
+    """The pure-Python evaluator: the first rule (rules sorted by priority) whose tests hold."""
+    for rule in ordered:
         if all(facts.get(field) == value for field, value in rule.when):
             return rule
     raise RulesEngineError("no rule matched (the catch-all rule is missing)")

@@ -209,6 +209,20 @@ def test_import_counts_taken_skipped_and_invalid(service: ConsentService) -> Non
     assert status.since == datetime(2024, 3, 1, tzinfo=UTC)
 
 
+def test_import_repeats_count_as_skipped_in_the_same_or_a_later_chunk(
+    service: ConsentService,
+) -> None:
+    # 2,500 rows span two chunks; each number appears twice, once far apart.
+    numbers = [f"+1206555{i:04d}" for i in range(1200)]
+    rows = [{"phone": n} for n in numbers] + [{"phone": numbers[0]}] * 2
+    rows += [{"phone": n, "sender": SENDER} for n in numbers[:50]]
+    rows += [{"phone": n} for n in reversed(numbers)]  # the same numbers again, in chunk 2
+    summary = service.import_optouts(rows, Actor(Source.IMPORT, "twice.csv"))
+    # taken: 1,200 account-wide and 50 for the sender; skipped: the 2 + 1,200 repeats
+    assert (summary.taken, summary.skipped, summary.invalid) == (1250, 1202, 0)
+    assert len(service.events(numbers[0])) == 2  # one per scope, none for a repeat
+
+
 def test_bad_phone_numbers_are_refused_with_an_example(service: ConsentService) -> None:
     with pytest.raises(InvalidPhoneNumber) as raised:
         service.opt_out("555-CALL-NOW", None, AGENT)
