@@ -31,13 +31,7 @@ from core.model import (
     Source,
     Transition,
 )
-from core.phone import (
-    canonical_nanp,
-    canonical_nanp_lines,
-    normalize_inbound,
-    normalize_phone,
-    normalize_sender,
-)
+from core.phone import normalize_inbound, normalize_phone, normalize_sender
 from core.ports import Decider
 from core.recording import consent_status, record, request_for
 from core.sendcheck import split_numbers
@@ -62,8 +56,6 @@ class ConsentService:
         self.decider = decider
         self.region = region
         self.clock = clock
-        # Compiled now (about a second), not while a contact's STOP or a send check waits.
-        canonical_nanp(), canonical_nanp_lines()
 
     def receive_message(self, message: InboundMessage) -> Outcome:
         """Decide and record a contact's text; a retried carrier message gets the first answer."""

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from flask import Flask, Response, request
 
 from core.config import Settings
+from core.phone import canonical_nanp, canonical_nanp_lines
 from web import api, errors, openapi, ops, twilio
 from web.context import AppState, install, state
 from web.limits import cap_small_bodies
@@ -24,6 +25,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         from stopline.bootstrap import build_services  # the heavy wiring happens only here
 
         services = build_services(settings)
+    # The number patterns are compiled now (a fraction of a second), before gunicorn forks,
+    # not while a contact's STOP or a send check waits.
+    canonical_nanp(), canonical_nanp_lines()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_webhook_body
     app.json.sort_keys = False  # type: ignore[attr-defined]
