@@ -19,12 +19,24 @@ from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from core.errors import DatabaseUnavailable
 from core.gate import GateTimeout, GateUnavailable, WriteGate
 from core.tables import contacts
+from core.watchdog import Watch
 
 log = logging.getLogger(__name__)
 _SYNC_LEVELS = {"OFF", "NORMAL", "FULL", "EXTRA"}
 # Connections kept per process; also how many dead ones a transaction may meet in a row.
 _POOL_SIZE = 10
+# Carriers give up on a web hook after 15 s; a 503 before that makes them retry.
+_CARRIER_LIMIT_S = 13.0
 _T = TypeVar("_T")
+
+
+def transaction_limit(busy_timeout_ms: int) -> float:
+    """Seconds a raw_transaction may take on PostgreSQL before its connection is cut.
+
+    Past the lock and statement timeouts (busy + 2 s), which a live server enforces with a
+    clean error, and under the carrier's 15 s: 13 s with the default 10 s busy timeout.
+    """
+    return min(busy_timeout_ms / 1000 + 3.0, _CARRIER_LIMIT_S)
 
 
 class Database:
@@ -34,6 +46,7 @@ class Database:
         if synchronous.upper() not in _SYNC_LEVELS:
             raise ValueError(f"sqlite synchronous must be one of {sorted(_SYNC_LEVELS)}")
         self.url = url
+        self.transaction_limit = transaction_limit(busy_timeout_ms)
         self.engine: Engine = _make_engine(url, synchronous, busy_timeout_ms)
         self.dialect = self.engine.dialect.name
         self._dbapi: Any = self.engine.dialect.loaded_dbapi
@@ -73,9 +86,16 @@ class Database:
         There is no pre-ping either: `opening`'s answer is the first sign of life, and a
         pooled connection that turns out dead there is dropped and `opening` runs again on
         another (nothing of the caller's has run yet).
+
+        On PostgreSQL the whole transaction, from the wait for a pooled connection to its
+        return, has transaction_limit seconds: past them core.watchdog cuts the connection
+        (a frozen server never answers) and the caller gets DatabaseUnavailable, never a
+        retry past the deadline, and never a success: a COMMIT cut before its answer may
+        have been stored or not, and the carrier's retry finds out (idempotent MessageSid).
         """
         with self._translate(), self._writer():
-            pooled, batch, opened = self._begin(opening)
+            watch = Watch(self.transaction_limit) if self.dialect == "postgresql" else None
+            pooled, batch, opened = self._begin(opening, watch)
             driver: Any = pooled.driver_connection
             failure: BaseException | None = None
             try:
@@ -86,32 +106,50 @@ class Database:
                     driver.commit()
             except BaseException as exc:
                 failure = exc
+                if watch is not None and watch.fired and isinstance(exc, Exception):
+                    raise self._too_slow(watch, exc) from exc
                 if isinstance(exc, self._dbapi.Error):
                     self._drop_if_gone(pooled, exc)
                 raise
             finally:
-                self._release(pooled, batch, failure)
+                self._release(pooled, batch, failure, watch)
 
     def _begin(
-        self, opening: Callable[[Any], _T]
+        self, opening: Callable[[Any], _T], watch: Watch | None
     ) -> tuple[PoolProxiedConnection, _Pipelined | None, _T]:
         """A pooled connection with a transaction begun by `opening`, skipping dead ones."""
         for attempt in range(_POOL_SIZE + 1):
             pooled = self.engine.raw_connection()
-            batch = _Pipelined(pooled.driver_connection) if self.dialect == "postgresql" else None
+            driver: Any = pooled.driver_connection
+            batch = _Pipelined(driver) if self.dialect == "postgresql" else None
             try:
+                if watch is not None:
+                    if watch.expired:  # the wait for a connection (or dead ones) took it all
+                        raise _Expired("no database connection answered in time")
+                    watch.arm(driver.fileno())
                 if batch is not None:
                     batch.begin()
                 else:
-                    pooled.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
-                return pooled, batch, opening(pooled.driver_connection)
+                    driver.execute("BEGIN IMMEDIATE")
+                return pooled, batch, opening(driver)
             except BaseException as exc:
                 gone = isinstance(exc, self._dbapi.Error) and self._drop_if_gone(pooled, exc)
-                self._release(pooled, batch, exc)
+                self._release(pooled, batch, exc, watch)
+                expired = watch is not None and (watch.fired or isinstance(exc, _Expired))
+                if expired and watch is not None and isinstance(exc, Exception):
+                    raise self._too_slow(watch, exc) from exc
                 if not gone or attempt == _POOL_SIZE:
                     raise
                 log.warning("a pooled database connection was dead: %s", _first_line(exc))
         raise AssertionError("unreachable")
+
+    def _too_slow(self, watch: Watch, exc: BaseException) -> DatabaseUnavailable:
+        # Not "nothing was stored": a COMMIT may have reached the server before the cut.
+        return DatabaseUnavailable(
+            f"the consent ledger did not answer within {watch.seconds:g} s; try again",
+            detail=f"database connection cut after {watch.seconds:g} s without an answer "
+            f"({_first_line(exc)}); a retry of the same message is answered as stored",
+        )
 
     def _drop_if_gone(self, pooled: PoolProxiedConnection, exc: BaseException) -> bool:
         """Invalidate the connection if the error says it is dead; True when it was."""
@@ -123,9 +161,15 @@ class Database:
         return True
 
     def _release(
-        self, pooled: PoolProxiedConnection, batch: _Pipelined | None, failure: BaseException | None
+        self,
+        pooled: PoolProxiedConnection,
+        batch: _Pipelined | None,
+        failure: BaseException | None,
+        watch: Watch | None,
     ) -> None:
         """Back to the pool with no transaction open, or invalidated when that can't be made so."""
+        if watch is not None and watch.fired and pooled.is_valid:
+            pooled.invalidate()  # its socket is shut down, whatever the driver thinks
         if pooled.is_valid:
             if batch is not None:
                 reusable = batch.close(failure)
@@ -137,6 +181,12 @@ class Database:
                     except self._dbapi.Error:
                         reusable = False
             if not reusable:
+                pooled.invalidate()
+        if watch is not None:
+            # Disarmed before the pool can hand the connection to anyone else; a cut in the
+            # meantime (the rollback above waited on a frozen server) invalidates it.
+            watch.disarm()
+            if watch.fired and pooled.is_valid:
                 pooled.invalidate()
         pooled.close()
 
@@ -234,6 +284,10 @@ class Database:
         except self._dbapi.IntegrityError as exc:
             # The same shape as SQLAlchemy's, so callers handle one kind of IntegrityError.
             raise IntegrityError(None, None, exc) from exc
+
+
+class _Expired(Exception):
+    """A transaction's time ran out before it could begin."""
 
 
 class _Pipelined:
