@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
@@ -29,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, insert, text
 
-from bench.common import Timing, heading, interleave, ratio_line
+from bench.common import Timing, heading, interleave, postgres_schema, ratio_line
 from core.config import Settings
 from core.db import Database
 from core.model import CheckResult
@@ -41,9 +40,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SENDER = "+12065550199"
 OTHER_SENDER = "+12065550198"
 API_TOKEN = "bench-check-token"
-POSTGRES_URL = os.environ.get(
-    "STOPLINE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 # Area codes whose every exchange 200-999 is valid in phonenumbers' data (verify() would
 # report any number drawn from them that is not).
 AREAS = ("206", "312", "415", "617", "212", "303")
@@ -120,26 +116,12 @@ def fill(url: str, rows: list[tuple[str, str, str]]) -> None:
 def ledgers(work: Workload, scratch: Path) -> Iterator[list[tuple[str, str]]]:
     """(name, url) of a filled SQLite ledger, and of a PostgreSQL one when reachable."""
     found = [("SQLite", f"sqlite:///{scratch / 'ledger.db'}")]
-    schema = f"bench_check_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        sep = "&" if "?" in POSTGRES_URL else "?"
-        found.append(("PostgreSQL", f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"))
-    except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        print(f"  PostgreSQL skipped: not reachable at {POSTGRES_URL}: {first}")
-        schema = ""
-    try:
+    with postgres_schema("bench_check") as pg:
+        if pg is not None:
+            found.append(("PostgreSQL", pg[0]))
         for _, url in found:
             fill(url, work.rows)
         yield found
-    finally:
-        if schema:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 class Server:

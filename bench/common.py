@@ -7,7 +7,9 @@ import platform
 import resource
 import statistics
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 
@@ -90,3 +92,36 @@ def machine() -> str:
         f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.system()} "
         f"{platform.release()}, Python {platform.python_version()}"
     )
+
+
+POSTGRES_URL = os.environ.get(
+    "STOPLINE_BENCH_POSTGRES_URL",
+    os.environ.get(
+        "STOPLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    ),
+)
+
+
+@contextmanager
+def postgres_schema(prefix: str = "bench") -> Iterator[tuple[str, str] | None]:
+    """(URL, schema) of a fresh schema, dropped afterwards; None (said why) when PG is down."""
+    from sqlalchemy import create_engine, text
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # any failure means: no PostgreSQL to measure here
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        print(f"  PostgreSQL skipped: not reachable at {POSTGRES_URL}: {first}")
+        admin.dispose()
+        yield None
+        return
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}", schema
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

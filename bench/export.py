@@ -21,24 +21,18 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.common import heading, interleave, ratio_line
+from bench.common import POSTGRES_URL, heading, interleave, postgres_schema, ratio_line
 from core.config import Settings
 from core.export import POSTGRES_COLUMNS
 from stopline.bootstrap import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
-POSTGRES_URL = os.environ.get(
-    "STOPLINE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 SENDER = "+12065550199"
 API_TOKEN = "bench-export-token"
 TARGET_SQLITE, TARGET_POSTGRES, MEMORY_TARGET_MB = 3.5, 1.5, 150
@@ -101,29 +95,6 @@ def fill(url: str, rows: int) -> None:
         if not url.startswith("sqlite"):
             conn.execute(text("ANALYZE consent"))
     engine.dispose()
-
-
-@contextmanager
-def postgres_schema() -> Iterator[tuple[str, str] | None]:
-    """(URL, schema) of a fresh schema, dropped afterwards; None (said why) when PG is down."""
-    schema = f"bench_export_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        print(f"  PostgreSQL skipped: not reachable at {POSTGRES_URL}: {first}")
-        admin.dispose()
-        yield None
-        return
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}", schema
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @dataclass

@@ -8,10 +8,8 @@ only the apps are timed. The bare app parses the same form and returns a fixed T
 from __future__ import annotations
 
 import io
-import os
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 from werkzeug.test import EnvironBuilder
 
-from bench.common import Timing, heading, ratio_line
+from bench.common import Timing, heading, postgres_schema, ratio_line
 from bench.signed import STOP_WORDS, body_text, twilio_mix
 from core.config import Settings
 from stopline.bootstrap import Services, build_services, migrate
@@ -32,9 +30,6 @@ URL = "http://localhost/webhooks/twilio"
 BARE_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 TARGET = 2.5
 ROOT = Path(__file__).resolve().parent.parent
-POSTGRES_URL = os.environ.get(
-    "STOPLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -139,18 +134,6 @@ def run(quick: bool) -> None:
     n, runs = (300, 2) if quick else (2000, 5)
     with tempfile.TemporaryDirectory(prefix="stopline-bench-hook-") as tmp:
         measure("SQLite (WAL, synchronous=NORMAL)", f"sqlite:///{tmp}/hook.db", n, runs)
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # any failure means: no PostgreSQL to measure here
-        print(f"  PostgreSQL: skipped ({str(exc).strip().splitlines()[0]})")
-        return
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        measure("PostgreSQL", f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}", n, runs)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema("bench_hook") as pg:
+        if pg is not None:
+            measure("PostgreSQL", pg[0], n, runs)

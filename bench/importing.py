@@ -24,18 +24,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import Timing, heading, ratio_line
+from bench.common import POSTGRES_URL, Timing, heading, postgres_schema, ratio_line
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = Path(tempfile.gettempdir()) / "stopline-bench-import"
-POSTGRES_URL = os.environ.get(
-    "STOPLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 SUMMARY = re.compile(r"(\d+) taken, (\d+) skipped \(already opted out\), (\d+) invalid")
 AREAS = (206, 253, 360, 425, 509, 415, 510, 650, 408, 212, 646, 718, 917, 312, 773, 617, 303,
          503, 512, 713, 214, 305, 404, 602, 702)  # fmt: skip
@@ -250,17 +246,13 @@ def executemany(file: Path, database: Path) -> None:
 
 def postgres_round(runs: Runs, file: Path, cwd: Path) -> None:
     """One PostgreSQL round in a fresh schema (dropped after): stopline twice, then psql \\copy."""
-    from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        import_twice(runs, "PostgreSQL", f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}",
-                     file, cwd)
+    with postgres_schema("bench_import") as pg:
+        if pg is None:
+            return
+        schema = pg[1]
+        import_twice(runs, "PostgreSQL", pg[0], file, cwd)
         if shutil.which("psql"):
             url = make_url(POSTGRES_URL)
             dsn = (f"host={url.host} port={url.port or 5432} user={url.username} "
@@ -272,10 +264,6 @@ def postgres_round(runs: Runs, file: Path, cwd: Path) -> None:
                        "-c", f"\\copy raw FROM '{file}' WITH (FORMAT csv, HEADER true)"]
             done = child(command, env, cwd)
             runs.add("psql \\copy", done.seconds, done)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def postgres_reason() -> str | None:

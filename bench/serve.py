@@ -21,25 +21,21 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 
-from bench.common import Timing, heading, ratio_line
+from bench.common import Timing, heading, postgres_schema, ratio_line
 from bench.signed import STOP_WORDS, body_text, twilio_mix
 from core.config import Settings
 from core.tables import consent, inbound_messages
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-serve-twilio-token"
-POSTGRES_URL = os.environ.get(
-    "STOPLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 # `stopline serve`'s gunicorn settings (stopline/serve_gunicorn.py), given to the baseline too.
 WORKERS = Settings.model_fields["workers"].default
 WORKER_CLASS, THREADS = "gthread", 4
@@ -166,26 +162,9 @@ def _bare_server(scratch: Path) -> AbstractContextManager[Subject]:
 
 @contextmanager
 def _postgres_schema() -> Iterator[str | None]:
-    """A fresh schema in the test database (dropped afterwards), or None when unreachable."""
-    try:
-        admin = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-        with admin.begin() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        print(f"  PostgreSQL: skipped, not reachable at {POSTGRES_URL}: {first}")
-        yield None
-        return
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    """The URL of a fresh schema (dropped afterwards), or None when PostgreSQL is down."""
+    with postgres_schema("bench_serve") as pg:
+        yield pg[0] if pg is not None else None
 
 
 @dataclass
