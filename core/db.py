@@ -1,53 +1,40 @@
-"""The ledger's connection: engine set-up per dialect, transactions, locks, error mapping."""
+"""The ledger's transactions: writes under a contact's lock, reads, streams, error mapping."""
 
 from __future__ import annotations
 
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import psycopg
-from sqlalchemy import Connection, Engine, create_engine, event, select, text
+from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.pool import PoolProxiedConnection
 
+from core.engine import POOL_SIZE, SYNC_LEVELS, make_engine, transaction_limit
 from core.errors import DatabaseUnavailable
 from core.gate import GateTimeout, GateUnavailable, WriteGate
+from core.pipeline import Pipelined
 from core.tables import contacts
 from core.watchdog import Watch
 
 log = logging.getLogger(__name__)
-_SYNC_LEVELS = {"OFF", "NORMAL", "FULL", "EXTRA"}
-# Connections kept per process; also how many dead ones a transaction may meet in a row.
-_POOL_SIZE = 10
-# Carriers give up on a web hook after 15 s; a 503 before that makes them retry.
-_CARRIER_LIMIT_S = 13.0
 _T = TypeVar("_T")
-
-
-def transaction_limit(busy_timeout_ms: int) -> float:
-    """Seconds a raw_transaction may take on PostgreSQL before its connection is cut.
-
-    Past the lock and statement timeouts (busy + 2 s), which a live server enforces with a
-    clean error, and under the carrier's 15 s: 13 s with the default 10 s busy timeout.
-    """
-    return min(busy_timeout_ms / 1000 + 3.0, _CARRIER_LIMIT_S)
 
 
 class Database:
     """The ledger's engine; writes for a contact are serialised, reads are plain."""
 
     def __init__(self, url: str, *, synchronous: str = "NORMAL", busy_timeout_ms: int = 10_000):
-        if synchronous.upper() not in _SYNC_LEVELS:
-            raise ValueError(f"sqlite synchronous must be one of {sorted(_SYNC_LEVELS)}")
+        if synchronous.upper() not in SYNC_LEVELS:
+            raise ValueError(f"sqlite synchronous must be one of {sorted(SYNC_LEVELS)}")
         self.url = url
         self.transaction_limit = transaction_limit(busy_timeout_ms)
-        self.engine: Engine = _make_engine(url, synchronous, busy_timeout_ms)
+        self.engine: Engine = make_engine(url, synchronous, busy_timeout_ms)
         self.dialect = self.engine.dialect.name
         self._dbapi: Any = self.engine.dialect.loaded_dbapi
         path = self.engine.url.database if self.dialect == "sqlite" else None
@@ -81,7 +68,7 @@ class Database:
 
         For statements compiled once (core.statements): SQLAlchemy's own execution costs
         more than the SQL of a contact's text. On PostgreSQL the connection is in pipeline
-        mode (_Pipelined): each round trip to the server wakes a thread that then waits for a
+        mode (Pipelined): each round trip to the server wakes a thread that then waits for a
         core, so BEGIN travels with `opening`'s statements and the last writes with COMMIT.
         There is no pre-ping either: `opening`'s answer is the first sign of life, and a
         pooled connection that turns out dead there is dropped and `opening` runs again on
@@ -116,12 +103,12 @@ class Database:
 
     def _begin(
         self, opening: Callable[[Any], _T], watch: Watch | None
-    ) -> tuple[PoolProxiedConnection, _Pipelined | None, _T]:
+    ) -> tuple[PoolProxiedConnection, Pipelined | None, _T]:
         """A pooled connection with a transaction begun by `opening`, skipping dead ones."""
-        for attempt in range(_POOL_SIZE + 1):
+        for attempt in range(POOL_SIZE + 1):
             pooled = self.engine.raw_connection()
             driver: Any = pooled.driver_connection
-            batch = _Pipelined(driver) if self.dialect == "postgresql" else None
+            batch = Pipelined(driver) if self.dialect == "postgresql" else None
             try:
                 if watch is not None:
                     if watch.expired:  # the wait for a connection (or dead ones) took it all
@@ -138,7 +125,7 @@ class Database:
                 expired = watch is not None and (watch.fired or isinstance(exc, _Expired))
                 if expired and watch is not None and isinstance(exc, Exception):
                     raise self._too_slow(watch, exc) from exc
-                if not gone or attempt == _POOL_SIZE:
+                if not gone or attempt == POOL_SIZE:
                     raise
                 log.warning("a pooled database connection was dead: %s", _first_line(exc))
         raise AssertionError("unreachable")
@@ -163,7 +150,7 @@ class Database:
     def _release(
         self,
         pooled: PoolProxiedConnection,
-        batch: _Pipelined | None,
+        batch: Pipelined | None,
         failure: BaseException | None,
         watch: Watch | None,
     ) -> None:
@@ -290,51 +277,6 @@ class _Expired(Exception):
     """A transaction's time ran out before it could begin."""
 
 
-class _Pipelined:
-    """A psycopg transaction in pipeline mode: a statement whose answer nobody reads yet is sent
-    with the next one that is read (a fetch), and the last writes with COMMIT.
-
-    psycopg's own BEGIN waits for its answer, and inside a pipeline its commit() trusts a
-    transaction status libpq does not keep there (it can skip the COMMIT), so the connection
-    goes into autocommit and BEGIN and COMMIT are sent here; close() gives psycopg its own
-    transactions back before the connection returns to the pool (SQLAlchemy's users need them).
-    """
-
-    def __init__(self, driver: Any) -> None:
-        self.driver = driver
-        self._pipeline = ExitStack()
-        self._cursor: Any = None
-
-    def begin(self) -> None:
-        """Enter pipeline mode and queue BEGIN (sent with the first statement read)."""
-        self.driver.autocommit = True
-        self._pipeline.enter_context(self.driver.pipeline())
-        self._cursor = self.driver.cursor()
-        self._cursor.execute("BEGIN", prepare=False)
-
-    def commit(self) -> None:
-        """COMMIT with the writes still queued; returns once the server says it is durable."""
-        self._cursor.execute("COMMIT", prepare=False)
-        self._pipeline.close()  # sends what is queued, waits, raises the first error
-        if self._cursor.statusmessage != "COMMIT":
-            # COMMIT of a failed transaction is answered ROLLBACK, not with an error.
-            raise psycopg.OperationalError(f"COMMIT answered {self._cursor.statusmessage}")
-
-    def close(self, failure: BaseException | None) -> bool:
-        """Out of pipeline mode and autocommit, nothing left open; False if that failed."""
-        try:
-            if failure is not None:  # psycopg logs (and drops) errors met while leaving
-                self._pipeline.__exit__(type(failure), failure, failure.__traceback__)
-            if self.driver.closed:
-                return False
-            if self.driver.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                self.driver.rollback()
-            self.driver.autocommit = False
-            return True
-        except psycopg.Error:
-            return False
-
-
 def _short(exc: DBAPIError) -> str:
     return _first_line(exc.orig) if exc.orig else type(exc).__name__
 
@@ -342,65 +284,3 @@ def _short(exc: DBAPIError) -> str:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _make_engine(url: str, synchronous: str, busy_timeout_ms: int) -> Engine:
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        _configure_sqlite(engine, synchronous, busy_timeout_ms)
-        return engine
-    args: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
-                            "keepalives_count": 3}  # fmt: skip
-    if "connect_timeout" not in url:
-        args["connect_timeout"] = 5
-    # No pool_pre_ping: its SELECT 1 was one more round trip per transaction. raw_transaction
-    # replaces a dead connection itself, and on SQLAlchemy's paths the first disconnect error
-    # drops every connection made before it (a reader gets one 503 after a restart, at most).
-    engine = create_engine(
-        url, pool_size=_POOL_SIZE, max_overflow=20,
-        pool_timeout=busy_timeout_ms / 1000, connect_args=args,
-    )  # fmt: skip
-    _configure_postgresql(engine, busy_timeout_ms)
-    return engine
-
-
-def _configure_postgresql(engine: Engine, busy_timeout_ms: int) -> None:
-    """Bounded waits: a lock held elsewhere or a stuck query ends in an error, not a hang.
-
-    Carriers wait about 15 s for an answer; a 503 before that makes them retry, while a hang
-    past it loses the answer. Migrations lift the statement limit for themselves.
-    """
-    lock_ms = int(busy_timeout_ms)
-    statement_ms = lock_ms + 2000
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
-        cursor = dbapi_conn.cursor()
-        cursor.execute(f"SET SESSION lock_timeout = {lock_ms}")
-        cursor.execute(f"SET SESSION statement_timeout = {statement_ms}")
-        cursor.close()
-        dbapi_conn.commit()
-
-
-def _configure_sqlite(engine: Engine, synchronous: str, busy_timeout_ms: int) -> None:
-    """WAL, the chosen sync level, a busy timeout and foreign keys on every connection.
-
-    pysqlite's own transaction handling is switched off so that BEGIN (DEFERRED or
-    IMMEDIATE) is issued by us, as SQLAlchemy's documentation recommends.
-    """
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
-        dbapi_conn.isolation_level = None
-        cursor = dbapi_conn.cursor()
-        if engine.url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from core.db import Database, transaction_limit
+from core.db import Database
+from core.engine import transaction_limit
 from core.errors import DatabaseUnavailable
 from core.watchdog import Watch
 from tests.reliability.pgcluster import PgCluster, pg_cluster
