@@ -230,17 +230,17 @@ class Database:
     def _translate(self) -> Iterator[None]:
         try:
             yield
-        except OperationalError as exc:
-            log.error("database unavailable: %s", exc.orig)
+        except (
+            OperationalError,  # SQLAlchemy's
+            GateUnavailable,  # the write gate's lock file
+            self._dbapi.OperationalError,  # the driver's own, on raw_transaction's connection
+            self._dbapi.InterfaceError,
+        ) as exc:
+            reason = _short(exc) if isinstance(exc, DBAPIError) else _first_line(exc)
+            log.error("database unavailable: %s", reason)
             raise DatabaseUnavailable(
                 "the consent ledger is unavailable; nothing was stored, try again",
-                detail=f"database error: {_short(exc)}",
-            ) from exc
-        except GateUnavailable as exc:
-            log.error("database unavailable: %s", exc)
-            raise DatabaseUnavailable(
-                "the consent ledger is unavailable; nothing was stored, try again",
-                detail=f"database error: {exc}",
+                detail=f"database error: {reason}",
             ) from exc
         except GateTimeout as exc:
             log.error("the SQLite write lock stayed taken: %s", exc)
@@ -261,13 +261,6 @@ class Database:
                     detail=f"database error: {_short(exc)}",
                 ) from exc
             raise
-        except (self._dbapi.OperationalError, self._dbapi.InterfaceError) as exc:
-            # Raised by the driver itself on raw_transaction's connection.
-            log.error("database unavailable: %s", exc)
-            raise DatabaseUnavailable(
-                "the consent ledger is unavailable; nothing was stored, try again",
-                detail=f"database error: {_first_line(exc)}",
-            ) from exc
         except self._dbapi.IntegrityError as exc:
             # The same shape as SQLAlchemy's, so callers handle one kind of IntegrityError.
             raise IntegrityError(None, None, exc) from exc

@@ -59,10 +59,6 @@ class Statement:
         cursor.execute(self.sql, self.params(values))
         return cursor
 
-    def run_many(self, cursor: Any, values: Sequence[Mapping[str, Any]]) -> None:
-        """Execute once per set of values."""
-        cursor.executemany(self.sql, [self.params(v) for v in values])
-
     def fetch_all(self, cursor: Any, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Execute and return every row, processed."""
         return [self.row(raw) for raw in self.run(cursor, values).fetchall()]
