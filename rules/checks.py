@@ -92,6 +92,15 @@ def _reply_problems(model: RulesFile) -> list[Problem]:
             problems.append(
                 (("replies", intent), f'needs a reply in the default language "{lang}"')
             )
+    optional = model.replies.already_subscribed
+    if optional and lang not in optional:
+        # Without it, a START in a language with no translation would get nothing at all.
+        problems.append(
+            (
+                ("replies", "already_subscribed"),
+                f'needs a reply in the default language "{lang}" too (or remove it)',
+            )
+        )
     for sender in model.replies.senders:
         try:
             normalize_sender(sender)

@@ -13,6 +13,7 @@ from rules.normalize import normalize
 from rules.schema import FLOOR_HELP, FLOOR_OPT_IN, FLOOR_OPT_OUT, ReplyTexts, RulesFile
 from rules.transitions import Rule, transition_rules
 
+REPLY_KINDS = ("opt_out", "opt_in", "help", "already_subscribed")
 MAX_TESTS = 480  # durable's C code loops forever past ~512 equality tests in one ruleset
 
 
@@ -108,7 +109,7 @@ def _replies(model: RulesFile) -> dict[tuple[str, str, str], str]:
     texts: list[tuple[str, ReplyTexts]] = [("", model.replies)]
     texts += [(normalize_sender(s), r) for s, r in model.replies.senders.items()]
     for sender, reply in texts:
-        for intent in ("opt_out", "opt_in", "help"):
+        for intent in REPLY_KINDS:
             for lang, text in getattr(reply, intent).items():
                 out[(sender, intent, lang)] = text
     return out

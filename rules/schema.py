@@ -56,6 +56,9 @@ class ReplyTexts(_Model):
     opt_out: dict[str, str] = Field(default_factory=dict)
     opt_in: dict[str, str] = Field(default_factory=dict)
     help: dict[str, str] = Field(default_factory=dict)
+    # START from a contact who was not opted out: no consent change, and with no text here
+    # no reply at all (carriers' own confirmation, if any, is the only answer).
+    already_subscribed: dict[str, str] = Field(default_factory=dict)
 
 
 class Replies(ReplyTexts):

@@ -28,7 +28,7 @@ class Rule:
     when: tuple[tuple[str, str], ...]
     transition: Transition
     scope: str = "fact"  # "fact" = the scope in the facts; else a fixed "sender"/"account"
-    reply: str | None = None  # which reply to send: "opt_out", "opt_in" or "help"
+    reply: str | None = None  # which reply: "opt_out", "opt_in", "help", "already_subscribed"
     reason: str | None = None
 
 
@@ -65,7 +65,10 @@ def transition_rules(model: RulesFile) -> tuple[Rule, ...]:
             scope="sender",
             reply="opt_in",
         ),
-        Rule("opt_in_not_needed", 0, (*msg, *opt_in), Transition.NONE),
+        # Nothing to lift: no change; the already_subscribed reply when rules.yml has one.
+        Rule(
+            "opt_in_not_needed", 0, (*msg, *opt_in), Transition.NONE, reply="already_subscribed"
+        ),
         Rule("help", 0, (*msg, ("intent", "help")), Transition.HELP, reply="help"),
         Rule("review", 0, (*msg, ("intent", "review"), ("reachable", "yes")), Transition.REVIEW),
         Rule("review_not_reachable", 0, (*msg, ("intent", "review")), Transition.NONE),
