@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from core.db import Database
+from core.errors import InvalidInput
 from core.model import ACCOUNT, Scope, Status
 from core.tables import consent
 
@@ -37,10 +38,23 @@ def neutralise(cell: str | None) -> str:
     return "'" + cell if cell.startswith(_FORMULA_PREFIXES) else cell
 
 
+def check_window(since: datetime | None, until: datetime | None) -> None:
+    """Refuse a time window that nothing can be in: `until` (exclusive) not after `since`."""
+    if since is not None and until is not None and until <= since:
+        raise InvalidInput(
+            f"until ({until.isoformat()}) must be later than since ({since.isoformat()}): "
+            "the export lists opt-outs made at or after since and before until"
+        )
+
+
 def export_optouts(
-    database: Database, since: datetime | None = None, sender: str | None = None
+    database: Database,
+    since: datetime | None = None,
+    sender: str | None = None,
+    until: datetime | None = None,
 ) -> Iterator[tuple[str, ...]]:
     """Yield the header, then one row per opted-out scope, streamed from the database."""
+    check_window(since, until)
     query = select(
         consent.c.contact, consent.c.scope_key, consent.c.source, consent.c.actor,
         consent.c.since, consent.c.message_text, consent.c.keyword, consent.c.rule,
@@ -48,6 +62,8 @@ def export_optouts(
     ).where(consent.c.status == Status.OPTED_OUT.value)  # fmt: skip
     if since is not None:
         query = query.where(consent.c.since >= since)
+    if until is not None:
+        query = query.where(consent.c.since < until)
     if sender is not None:
         query = query.where(consent.c.scope_key.in_([sender, ACCOUNT]))
     query = query.order_by(consent.c.since, consent.c.contact, consent.c.scope_key)
@@ -202,10 +218,16 @@ class CsvExport:
     """
 
     def __init__(
-        self, database: Database, since: datetime | None = None, sender: str | None = None
+        self,
+        database: Database,
+        since: datetime | None = None,
+        sender: str | None = None,
+        until: datetime | None = None,
     ) -> None:
+        check_window(since, until)  # refused before any query, as a clear 400
         self.database = database
         self.since = since
+        self.until = until
         self.sender = sender
         self.rows = 0
 
@@ -219,11 +241,12 @@ class CsvExport:
 
     def _sqlite(self, driver: Any) -> Iterator[bytes]:
         where, params = ["status = ?"], [Status.OPTED_OUT.value]
-        if self.since is not None:
-            # A time as SQLAlchemy stores it: naive UTC with six fraction digits.
-            stored = self.since.astimezone(UTC).replace(tzinfo=None)
-            where.append("since >= ?")
-            params.append(stored.isoformat(sep=" ", timespec="microseconds"))
+        # A time as SQLAlchemy stores it: naive UTC with six fraction digits.
+        for moment, test in ((self.since, "since >= ?"), (self.until, "since < ?")):
+            if moment is not None:
+                stored = moment.astimezone(UTC).replace(tzinfo=None)
+                where.append(test)
+                params.append(stored.isoformat(sep=" ", timespec="microseconds"))
         if self.sender is not None:
             where.append("scope_key IN (?, ?)")
             params += [self.sender, ACCOUNT]
@@ -250,6 +273,8 @@ class CsvExport:
         where = [sql.SQL("status = {}").format(Status.OPTED_OUT.value)]
         if self.since is not None:
             where.append(sql.SQL("since >= {}").format(self.since))
+        if self.until is not None:
+            where.append(sql.SQL("since < {}").format(self.until))
         if self.sender is not None:
             where.append(sql.SQL("scope_key IN ({}, {})").format(self.sender, ACCOUNT))
         query = sql.SQL(

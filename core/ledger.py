@@ -128,12 +128,23 @@ def get_review(conn: Connection, review_id: int) -> ReviewItem | None:
     return _review(row) if row else None
 
 
-def open_reviews(conn: Connection, contact: str | None) -> list[ReviewItem]:
-    """Open review items, oldest first (the nearest deadline first)."""
-    query = select(review_items).where(review_items.c.status == "open")
+def find_reviews(
+    conn: Connection, contact: str | None, state: str, limit: int | None
+) -> list[ReviewItem]:
+    """Review items by state ("open", "closed" or "all"): open ones oldest first (the nearest
+    deadline first), then decided ones, the latest decision first."""
+    query = select(review_items)
+    if state != "all":
+        query = query.where(review_items.c.status == state)
     if contact is not None:
         query = query.where(review_items.c.contact == contact)
-    return [_review(row) for row in conn.execute(query.order_by(review_items.c.id))]
+    query = query.order_by(
+        review_items.c.decided_at.is_not(None), review_items.c.decided_at.desc(),
+        review_items.c.id,
+    )  # fmt: skip
+    if limit is not None:
+        query = query.limit(limit)
+    return [_review(row) for row in conn.execute(query)]
 
 
 def close_review(

@@ -9,13 +9,36 @@ from datetime import datetime
 from core import ledger
 from core.cursor import LedgerCursor
 from core.db import Database
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 from core.model import Action, Actor, Decision, ReviewItem, Scope, Source, Transition
 from core.recording import record
 from core.text import clean_name
 from core.transitions import Context, event
 
 MAX_ID = 2**62  # beyond any id the ledger hands out (and below its BIGINT's limit)
+# What a caller may ask for, and the ledger's state for each ("closed" is stored).
+STATES = {"open": "open", "decided": "closed", "all": "all", "closed": "closed"}
+FILTERS = ("open", "decided", "all")  # as documented; "closed" (the stored word) works too
+MAX_LIST = 10_000
+
+
+def ledger_state(status: str) -> str:
+    """The stored state for a filter ("open", "decided", "all"); InvalidInput naming them."""
+    state = STATES.get(status) if isinstance(status, str) else None
+    if state is None:
+        raise InvalidInput(
+            f'review status "{str(status)[:40]}" is not one of {", ".join(FILTERS)}',
+            detail=f"status={str(status)[:40]!r} is not a review status: use one of "
+            f"{', '.join(FILTERS)} (open is the default).",
+        )
+    return state
+
+
+def check_limit(limit: int | None) -> int | None:
+    """A list's limit, from 1 to MAX_LIST; InvalidInput otherwise."""
+    if limit is not None and not 1 <= limit <= MAX_LIST:
+        raise InvalidInput(f"limit={limit} must be a whole number from 1 to {MAX_LIST}.")
+    return limit
 
 
 def decide_review(

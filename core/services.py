@@ -185,11 +185,14 @@ class ConsentService:
         with self.database.read() as conn:
             return ledger.events_of(conn, contact, limit)
 
-    def reviews(self, phone: str | None = None) -> list[ReviewItem]:
-        """Open review items, for one contact or all."""
+    def reviews(
+        self, phone: str | None = None, status: str = "open", limit: int | None = None
+    ) -> list[ReviewItem]:
+        """Review items ("open", "decided" or "all"), for one contact or all; open ones first."""
+        state, limit = reviews.ledger_state(status), reviews.check_limit(limit)
         contact = normalize_phone(phone, self.region) if phone else None
         with self.database.read() as conn:
-            return ledger.open_reviews(conn, contact)
+            return ledger.find_reviews(conn, contact, state, limit)
 
     def review(self, review_id: int) -> ReviewItem:
         """One review item, open or decided; NotFound when there is none."""
@@ -206,18 +209,25 @@ class ConsentService:
         )
 
     def export_optouts(
-        self, since: datetime | None = None, sender: str | None = None
+        self,
+        since: datetime | None = None,
+        sender: str | None = None,
+        until: datetime | None = None,
     ) -> Iterator[tuple[str, ...]]:
-        """The opted-out list as CSV rows (header first), streamed."""
+        """The opted-out list as CSV rows (header first), streamed; `until` is exclusive."""
+        export.check_window(since, until)  # now, not at the first row
         sender_key = normalize_sender(sender, self.region) if sender else None
-        return export.export_optouts(self.database, since, sender_key)
+        return export.export_optouts(self.database, since, sender_key, until)
 
     def export_csv(
-        self, since: datetime | None = None, sender: str | None = None
+        self,
+        since: datetime | None = None,
+        sender: str | None = None,
+        until: datetime | None = None,
     ) -> export.CsvExport:
         """The same list as CSV bytes built by the database, in large chunks (a file's worth)."""
         sender_key = normalize_sender(sender, self.region) if sender else None
-        return export.CsvExport(self.database, since, sender_key)
+        return export.CsvExport(self.database, since, sender_key, until)
 
     def import_optouts(
         self,

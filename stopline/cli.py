@@ -13,7 +13,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.config import Settings
 from core.errors import InvalidPhoneNumber, RulesError, StoplineError
 from stopline.cli_common import fail, safe_url
+from stopline.cli_history import history
 from stopline.cli_ledger import export_command, import_command, optin, optout, status
+from stopline.cli_reviews import reviews
 from stopline.cli_rules import rules
 from stopline.cli_slack import slack
 
@@ -111,3 +113,5 @@ main.add_command(optin)
 main.add_command(export_command)
 main.add_command(import_command)
 main.add_command(slack)
+main.add_command(reviews)
+main.add_command(history)

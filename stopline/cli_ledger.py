@@ -126,15 +126,32 @@ def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
     default=None,
     help="Only opt-outs made at or after this date or ISO 8601 time (UTC), e.g. 2025-04-11.",
 )
+@click.option(
+    "--until",
+    callback=_since,
+    default=None,
+    help="Only opt-outs made before this date or time (UTC; not included), e.g. 2025-05-01: "
+    "--since 2025-04-01 --until 2025-05-01 is April.",
+)
 @click.option("--sender", default=None, help="Only opt-outs that cover this sender number.")
 @click.pass_obj
 def export_command(
-    settings: Settings, out: Path | None, since: datetime | None, sender: str | None
+    settings: Settings,
+    out: Path | None,
+    since: datetime | None,
+    until: datetime | None,
+    sender: str | None,
 ) -> None:
     """Export the opted-out list as CSV (streamed, safe to open in a spreadsheet)."""
+    if since is not None and until is not None and until <= since:
+        fail(
+            f"--until {until.isoformat()} is not later than --since {since.isoformat()}; "
+            "the export lists opt-outs made at or after --since and before --until.",
+            2,
+        )
     if out is not None and not out.parent.is_dir():
         fail(f"cannot write {out}: the directory {out.parent} does not exist.")
-    chunks = services_for(settings).consent.export_csv(since=since, sender=sender)
+    chunks = services_for(settings).consent.export_csv(since=since, sender=sender, until=until)
     if out is None:
         sys.stdout.flush()
         write_chunks(chunks, sys.stdout.buffer)

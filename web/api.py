@@ -12,6 +12,7 @@ from werkzeug.exceptions import MethodNotAllowed
 
 from core.model import CheckResult, Source
 from core.phone import normalize_phone
+from core.reviews import MAX_LIST as REVIEW_LIST_MAX
 from web.auth import current_actor, require_token
 from web.context import state
 from web.csv_export import csv_response, parse_since
@@ -167,9 +168,11 @@ def opt_in(phone: str) -> Response:
 
 @bp.get("/optouts")
 def export() -> Response:
-    """Every opted-out scope row as CSV (?since=, ?sender=)."""
+    """Every opted-out scope row as CSV (?since=, ?until= (exclusive), ?sender=)."""
     sender = _phone_query("sender")
-    chunks = state().services.consent.export_csv(parse_since(_query("since")), sender)
+    chunks = state().services.consent.export_csv(
+        parse_since(_query("since")), sender, until=parse_since(_query("until"))
+    )
     return csv_response(chunks, sender)
 
 
@@ -186,10 +189,24 @@ def events(phone: str) -> Response:
     return jsonify(phone=normalized, events=[event_json(event) for event in found])
 
 
+def _limit(default: int | None, most: int) -> int | None:
+    """?limit= as a whole number from 1 to `most` (the default when absent)."""
+    raw = request.args.get("limit")
+    if raw is None:
+        return default
+    # isascii: "²" is a digit to str.isdigit() but not to int().
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= most:
+        raise BadInput(f"limit={raw[:40]!r} must be a whole number from 1 to {most}.")
+    return int(raw)
+
+
 @bp.get("/reviews")
 def reviews() -> Response:
-    """Open review items, optionally for one contact."""
-    found = state().services.consent.reviews(_phone_query("phone"))
+    """Review items (?status=open|decided|all, open by default), optionally for one contact."""
+    # A bad status is the service's 400, which names the allowed values.
+    found = state().services.consent.reviews(
+        _phone_query("phone"), _query("status") or "open", _limit(None, REVIEW_LIST_MAX)
+    )
     return jsonify(reviews=[review_json(item) for item in found])
 
 

@@ -108,7 +108,11 @@ _PATHS: dict[str, Any] = {
                  "responses": {"201": _json(_ref("Outcome"), "Recorded"),
                                **_errors(*_API_ERRORS, 403)}},
         "get": {"summary": "Export opted-out contacts as CSV (formula cells neutralised)",
-                "parameters": [_query("since", "YYYY-MM-DD or ISO-8601 time"), _SENDER],
+                "parameters": [
+                    _query("since", "Opted out at or after: YYYY-MM-DD (midnight UTC) or "
+                                    "ISO-8601 time (UTC when no offset)"),
+                    _query("until", "Opted out before (exclusive), same forms; later than "
+                                    "since, or a 400"), _SENDER],
                 "responses": {"200": {"description": "CSV", "content": {
                     "text/csv": {"schema": _STR}}}, **_errors(*_API_ERRORS)}}},
     "/v1/optouts/{phone}": {"delete": {
@@ -123,10 +127,19 @@ _PATHS: dict[str, Any] = {
             "phone": _PHONE, "events": {"type": "array", "items": _ref("Event")}}}, "History"),
             **_errors(*_API_ERRORS)}}},
     "/v1/reviews": {"get": {
-        "summary": "Open review items (possible opt-outs in plain words)",
-        "parameters": [_query("phone", "Only this contact")],
+        "summary": "Review items (possible opt-outs in plain words): open, decided or all",
+        "parameters": [
+            _query("phone", "Only this contact"),
+            {"name": "status", "in": "query", "required": False,
+             "description": "open (the default): waiting for an agent, oldest first; decided: "
+                            "closed ones, the latest decision first; all: open, then decided. "
+                            "Any other value is a 400 naming these.",
+             "schema": {"enum": ["open", "decided", "all"], "default": "open"}},
+            {"name": "limit", "in": "query", "required": False,
+             "description": "At most this many items (1-10000); all of them when omitted",
+             "schema": {"type": "integer", "minimum": 1, "maximum": 10000}}],
         "responses": {"200": _json({"type": "object", "properties": {
-            "reviews": {"type": "array", "items": _ref("Review")}}}, "Open items"),
+            "reviews": {"type": "array", "items": _ref("Review")}}}, "Review items"),
             **_errors(*_API_ERRORS)}}},
     "/v1/reviews/{review_id}/decision": {"post": {
         "summary": "Decide a review item; the first decision wins (409 after that)",

@@ -23,7 +23,7 @@ from sqlalchemy import delete, insert, text
 
 from core.config import Settings
 from core.db import Database
-from core.errors import DatabaseUnavailable
+from core.errors import DatabaseUnavailable, InvalidInput
 from core.export import CHUNK_ROWS, HEADER_LINE, CsvExport, crlf_rows, export_optouts
 from core.model import ACCOUNT
 from core.tables import consent
@@ -97,16 +97,60 @@ def fill(database: Database, rows: list[dict[str, Any]]) -> None:
 @given(
     rows=_rows,
     since=st.one_of(st.none(), _times),
+    until=st.one_of(st.none(), _times),
     sender=st.one_of(st.none(), st.sampled_from(SENDERS)),
 )
 def test_database_csv_equals_csv_writer(
-    database: Database, rows: list[dict[str, Any]], since: datetime | None, sender: str | None
+    database: Database,
+    rows: list[dict[str, Any]],
+    since: datetime | None,
+    until: datetime | None,
+    sender: str | None,
 ) -> None:
+    if since is not None and until is not None and until <= since:
+        since, until = until, since + timedelta(microseconds=1)
     fill(database, rows)
-    rows_out = list(export_optouts(database, since, sender))
-    export = CsvExport(database, since, sender)
+    rows_out = list(export_optouts(database, since, sender, until))
+    export = CsvExport(database, since, sender, until)
     assert b"".join(export) == written(rows_out)
     assert export.rows == len(rows_out) - 1  # the header is no row
+    # Both are the rows in the window [since, until), whatever the other filters.
+    wanted = sorted(
+        (row["contact"] or "", row["scope_key"])
+        for row in rows
+        if row["status"] == "opted_out"
+        and (since is None or row["since"] >= since)
+        and (until is None or row["since"] < until)
+        and (sender is None or row["scope_key"] in (sender, ACCOUNT))
+    )
+    got = sorted((cells[0], cells[2] or ACCOUNT) for cells in rows_out[1:])
+    assert got == wanted
+
+
+@pytest.mark.parametrize("gap", [timedelta(0), timedelta(microseconds=-1), timedelta(days=-9)])
+def test_a_window_that_ends_before_it_starts_is_refused_before_any_query(gap: timedelta) -> None:
+    since = datetime(2026, 3, 1, tzinfo=UTC)
+    # No database at all: the refusal comes first, from both ways out.
+    broken = Database("sqlite:////nonexistent/dir/ledger.db")
+    with pytest.raises(InvalidInput, match="must be later than since"):
+        CsvExport(broken, since, None, since + gap)
+    with pytest.raises(InvalidInput, match="must be later than since"):
+        next(export_optouts(broken, since, None, since + gap))
+    broken.dispose()
+
+
+def test_until_is_exclusive_and_a_date_is_its_midnight(database: Database) -> None:
+    march = datetime(2026, 3, 1, tzinfo=UTC)
+    fill(database, [
+        {"contact": f"+1206555010{i}", "scope_key": ACCOUNT, "status": "opted_out",
+         "source": "api", "since": moment}
+        for i, moment in enumerate([march - timedelta(microseconds=1), march,
+                                    march + timedelta(days=1)])
+    ])  # fmt: skip
+    for until, expected in [(march, ["+12065550100"]),
+                            (march + timedelta(microseconds=1), ["+12065550100", "+12065550101"])]:
+        lines = b"".join(CsvExport(database, None, None, until)).decode().splitlines()[1:]
+        assert [line.split(",")[0] for line in lines] == expected
 
 
 def test_every_row_of_a_long_export_once_in_order(database: Database) -> None:
