@@ -136,6 +136,7 @@ class Database:
             f"the consent ledger did not answer within {watch.seconds:g} s; try again",
             detail=f"database connection cut after {watch.seconds:g} s without an answer "
             f"({_first_line(exc)}); a retry of the same message is answered as stored",
+            kind="timeout",
         )
 
     def _drop_if_gone(self, pooled: PoolProxiedConnection, exc: BaseException) -> bool:
@@ -241,24 +242,28 @@ class Database:
             raise DatabaseUnavailable(
                 "the consent ledger is unavailable; nothing was stored, try again",
                 detail=f"database error: {reason}",
+                kind=_kind(exc),
             ) from exc
         except GateTimeout as exc:
             log.error("the SQLite write lock stayed taken: %s", exc)
             raise DatabaseUnavailable(
                 "the consent ledger is busy; nothing was stored, try again",
                 detail=f"another writer held the database: {exc}",
+                kind="busy",
             ) from exc
         except PoolTimeout as exc:
             log.error("no database connection free: %s", exc)
             raise DatabaseUnavailable(
                 "the consent ledger is busy; nothing was stored, try again",
                 detail="every database connection is in use; try again",
+                kind="busy",
             ) from exc
         except DBAPIError as exc:
             if exc.connection_invalidated:
                 raise DatabaseUnavailable(
                     "the consent ledger connection was lost; nothing was stored, try again",
                     detail=f"database error: {_short(exc)}",
+                    kind="connection_lost",
                 ) from exc
             raise
         except self._dbapi.IntegrityError as exc:
@@ -268,6 +273,20 @@ class Database:
 
 class _Expired(Exception):
     """A transaction's time ran out before it could begin."""
+
+
+# PostgreSQL's codes for a statement cancelled by its timeout, and a lock not granted in time.
+_TIMEOUT_CODES = ("57014", "55P03")
+
+
+def _kind(exc: BaseException) -> str:
+    """How an operational error made the ledger unavailable (DatabaseUnavailable.KINDS)."""
+    driver = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    if getattr(driver, "sqlstate", None) in _TIMEOUT_CODES:
+        return "timeout"
+    text = str(driver).lower()
+    # SQLite: "database is locked", "database table is locked" (its busy timeout ran out).
+    return "busy" if "is locked" in text or "busy" in text else "unavailable"
 
 
 def _short(exc: DBAPIError) -> str:

@@ -56,9 +56,21 @@ class Conflict(StoplineError):
 
 
 class DatabaseUnavailable(StoplineError):
-    """The ledger cannot be reached; nothing was stored, the caller should retry."""
+    """The ledger cannot be reached; nothing was stored, the caller should retry.
+
+    `kind` says how, for metrics and logs: "unavailable" (cannot connect or the server
+    failed), "connection_lost", "busy" (a lock or every pooled connection stayed taken) or
+    "timeout" (a statement or the whole transaction ran out of time).
+    """
 
     code = "database_unavailable"
+    KINDS = ("unavailable", "connection_lost", "busy", "timeout")
+
+    def __init__(
+        self, message: str, *, detail: str | None = None, kind: str = "unavailable"
+    ) -> None:
+        super().__init__(message, detail=detail)
+        self.kind = kind if kind in self.KINDS else "unavailable"
 
 
 class RulesError(StoplineError):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flask import Flask, Response, request
+from flask import Flask
 
 from core.config import Settings
 from core.phone import canonical_nanp, canonical_nanp_lines
-from web import api, errors, openapi, ops, twilio
-from web.context import AppState, install, state
+from web import api, errors, openapi, ops, request_metrics, twilio
+from web.context import AppState, install
 from web.limits import cap_small_bodies
 from web.metrics import Metrics
 
@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install(app, AppState(settings, services, Metrics(services.rules), notifier))
     errors.register(app)
     app.before_request(cap_small_bodies)
-    app.after_request(_count)
+    request_metrics.install(app)
     for blueprint in (twilio.bp, api.bp, ops.bp, openapi.bp):
         app.register_blueprint(blueprint)
     if settings.slack_configured:
@@ -47,11 +47,3 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
         mount(app, settings, services)
     return app
-
-
-def _count(response: Response) -> Response:
-    rule = request.url_rule
-    # Unmatched paths share one label so a scanner cannot grow the metric without bound.
-    endpoint = rule.rule if rule is not None else "unmatched"
-    state().metrics.request(endpoint, request.method, response.status_code)
-    return response

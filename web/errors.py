@@ -17,6 +17,7 @@ from core.errors import (
     RulesError,
     StoplineError,
 )
+from web.request_metrics import count_failure
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ def _snake(name: str) -> str:
 
 
 def _domain(exc: StoplineError) -> Response:
+    count_failure(exc)
     status = status_for(exc)
     if status >= 500:
         log.error("request failed: %s", exc.message)
@@ -78,6 +80,7 @@ def _http(exc: HTTPException) -> Response:
 
 
 def _unexpected(exc: Exception) -> Response:
+    count_failure(exc)
     log.exception("unexpected error while handling a request")
     return json_error(500, "internal_error", "Something went wrong on our side; it was logged.")
 

@@ -9,11 +9,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest, values
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
+from core.errors import DatabaseUnavailable
 from core.model import Outcome
 
 # The directory every process of `stopline serve` writes its metric files to (None: per app).
@@ -29,6 +30,11 @@ _RULES_HELP = {
     "stopline_rules_info": "The rules in force.",
     "stopline_rules_loaded_timestamp_seconds": "When the rules in force were loaded.",
 }
+
+
+# From a hook's few milliseconds to a long export.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+DATABASE_ERROR_KINDS = (*DatabaseUnavailable.KINDS, "integrity", "other")
 
 
 def use_process_files(directory: Path | None) -> None:
@@ -150,6 +156,22 @@ class Metrics:
             ["endpoint", "method", "status"],
             registry=self.registry,
         )
+        self.latency = Histogram(
+            "stopline_http_request_duration_seconds",
+            "Time to answer an HTTP request by route and method (a streamed export: until "
+            "its last byte was handed to the server).",
+            ["endpoint", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.database_errors = Counter(
+            "stopline_database_errors",
+            "Requests answered with an error because of the database, by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        for kind in DATABASE_ERROR_KINDS:  # every kind shows, at 0, from the first scrape
+            self.database_errors.labels(kind)
         self.decisions = Counter(
             "stopline_decisions",
             "Consent decisions made through the web, by transition and source.",
@@ -163,9 +185,17 @@ class Metrics:
         self._lock = threading.Lock()
 
     def request(self, endpoint: str, method: str, status: int) -> None:
-        """Count one answered request."""
+        """Count one answered request (labels already bounded by web.request_metrics)."""
         self.requests.labels(endpoint, method, str(status)).inc()
         self._publish_rules()
+
+    def duration(self, endpoint: str, method: str, seconds: float) -> None:
+        """Observe how long one request took."""
+        self.latency.labels(endpoint, method).observe(max(seconds, 0.0))
+
+    def database_error(self, kind: str) -> None:
+        """Count a request that failed on the database (one of DATABASE_ERROR_KINDS)."""
+        self.database_errors.labels(kind).inc()
 
     def decision(self, outcome: Outcome, source: str) -> None:
         """Count one decision (a carrier's retry is not a new decision)."""
@@ -190,3 +220,4 @@ class Metrics:
             if self._gauges is None:
                 self._gauges = SharedRulesGauges()
             self._gauges.publish(self._rules)
+
