@@ -132,8 +132,9 @@ _PATHS: dict[str, Any] = {
             _query("phone", "Only this contact"),
             {"name": "status", "in": "query", "required": False,
              "description": "open (the default): waiting for an agent, oldest first; decided: "
-                            "closed ones, the latest decision first; all: open, then decided. "
-                            "Any other value is a 400 naming these.",
+                            "closed ones, the latest decision first (closed, the items' own "
+                            "word, works too); all: open, then decided. Any other value is "
+                            "a 400 naming these.",
              "schema": {"enum": ["open", "decided", "all"], "default": "open"}},
             {"name": "limit", "in": "query", "required": False,
              "description": "At most this many items (1-10000); all of them when omitted",

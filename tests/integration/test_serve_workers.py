@@ -173,6 +173,16 @@ def consent_requests(metric: Metric) -> float:
     )
 
 
+def consent_timed(family: Metric) -> float:
+    """How many status lookups the latency histogram observed, over every worker."""
+    return sum(
+        sample.value
+        for sample in family.samples
+        if sample.name == "stopline_http_request_duration_seconds_count"
+        and sample.labels["endpoint"] == "/v1/consent/<phone>"
+    )
+
+
 def test_metrics_count_every_workers_requests(tmp_path: Path) -> None:
     server = start_server(tmp_path)
     try:
@@ -191,6 +201,7 @@ def test_metrics_count_every_workers_requests(tmp_path: Path) -> None:
             with only(server, scrape):
                 metrics = families(server)
             assert consent_requests(metrics["stopline_http_requests"]) == total
+            assert consent_timed(metrics["stopline_http_request_duration_seconds"]) == total
             pids = {s.labels["pid"] for s in metrics["stopline_rules_info"].samples}
             assert pids == {str(first), str(second)}
         # A dead worker's requests still count; its rules row goes with it.
