@@ -9,19 +9,42 @@ import itertools
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
 from core.config import Settings
 from core.model import Actor, InboundMessage, Source
 from core.services import ConsentService
 from stopline.bootstrap import Services, build_services
-from tests.unit.test_cli import CONTACT, RULES, SENDER, Invoke, env, ledger, no_traceback, stopline
+from stopline.cli import main
+from tests.unit.test_cli import CONTACT, RULES, SENDER, Invoke, no_traceback
 from web.serialize import event_json, review_json
 
-__all__ = ["env", "ledger", "stopline"]  # the fixtures, used by name
 ME = f"cli:{getpass.getuser()}"
 _sids = itertools.count(1)
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Settings for one test: its own SQLite file, the shipped rules, no developer .env."""
+    monkeypatch.chdir(tmp_path)  # Settings reads ./.env; the test's directory has none
+    return {
+        "STOPLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "STOPLINE_RULES_PATH": str(RULES),
+    }
+
+
+@pytest.fixture
+def ledger(env: dict[str, str]) -> Invoke:
+    """`stopline ARGS...` over a ledger migrated by `stopline db upgrade`."""
+
+    def invoke(*args: str) -> Result:
+        return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+    assert invoke("db", "upgrade").exit_code == 0
+    return invoke
 
 
 @pytest.fixture
