@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from rules.wordsets import Fillers
+
 # Apostrophes vanish ("don’t" = "don't" = "dont"); every other non-word character is a space.
 _APOSTROPHES = str.maketrans("", "", "'’‘ʼ`´′")
 _NON_WORD = re.compile(r"[^\w]+|_+")
@@ -65,22 +67,10 @@ def clauses(text: str) -> list[str]:
     return [part for part in parts if part]
 
 
-def strip_fillers(words: str, fillers: tuple[tuple[str, ...], ...]) -> str:
+def strip_fillers(words: str, fillers: Fillers | tuple[tuple[str, ...], ...]) -> str:
     """Remove polite filler words from both ends: 'please stop now thank you' -> 'stop'."""
-    tokens = words.split()
-    changed = True
-    while changed and tokens:
-        changed = False
-        for filler in fillers:
-            size = len(filler)
-            # The first and last words are compared before slicing: most fillers miss there.
-            if size < len(tokens) and filler[0] == tokens[0] and tuple(tokens[:size]) == filler:
-                tokens = tokens[size:]
-                changed = True
-            if size < len(tokens) and filler[-1] == tokens[-1] and tuple(tokens[-size:]) == filler:
-                tokens = tokens[:-size]
-                changed = True
-    return " ".join(tokens)
+    table = fillers if isinstance(fillers, Fillers) else Fillers(fillers)
+    return table.strip(words)
 
 
 def contains_words(body: str, phrase: str) -> bool:

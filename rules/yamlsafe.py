@@ -10,6 +10,10 @@ from core.errors import RulesProblem
 
 MAX_BYTES = 1024 * 1024  # a rules file is a few kilobytes; anything this big is a mistake
 MAX_DEPTH = 40  # rules.yml nests five levels; Python's own recursion limit is far deeper
+# Keys and values together. The shipped file has about 700; a file at every count cap of
+# rules.caps stays under 20,000. Pure-Python YAML costs ~40 µs a value, so this bounds the
+# time any file (even a refused one) can take to parse to about a second.
+MAX_NODES = 30_000
 
 
 class Refused(yaml.YAMLError):
@@ -27,6 +31,8 @@ class GuardedLoader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
+        self._nodes = 0
+        self.last_mark: Any = None  # where the node being composed starts (for any error)
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         """Compose one node, refusing anchors, aliases and nesting past MAX_DEPTH."""
@@ -35,6 +41,14 @@ class GuardedLoader(yaml.SafeLoader):
             raise Refused(
                 "anchors (&name) and aliases (*name) are not allowed in a rules file; "
                 "write each value out in full",
+                event.start_mark,
+            )
+        self.last_mark = event.start_mark
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise Refused(
+                f"holds more than {MAX_NODES:,} keys and values; a rules file needs far fewer "
+                "(see the limits in the README)",
                 event.start_mark,
             )
         self._depth += 1
