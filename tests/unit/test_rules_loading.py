@@ -211,7 +211,7 @@ def test_a_ruleset_above_the_cap_is_refused(tmp_path: Path) -> None:
     guards = "".join(f"  g{i}:\n    starts_with: [w{i}]\n" for i in range(MAX_TESTS // 2))
     text = edited("guards:\n", "guards:\n" + guards)
     found = problems(write(tmp_path, text))
-    line = text.splitlines().index("guards:") + 1
+    line = text.splitlines().index("guards:") + 2  # the line where the guards begin
     assert len(found) == 1 and found[0].startswith(f"{tmp_path / 'rules.yml'}:{line} at guards:")
     assert f"holds {MAX_TESTS // 2 + 1} guards; at most {MAX_GUARDS} are allowed" in found[0]
     # ... and the compiler's cap on durable's equality tests still holds behind it.
