@@ -69,9 +69,9 @@ def _classify(rules: CompiledRules, text: str) -> Match:
         # several opt-out clauses: the broadest scope wins ("STOP. STOP ALL" covers the account)
         best = next((h for h in outs if h.scope == "account"), outs[0])
         return Match("opt_out", best)
-    found = rules.phrases.find(words)  # the first phrase of the file that the text holds
-    if found is not None:
-        shown = found[1]
+    phrase = rules.phrases.find(words)  # the first phrase of the file that the text holds
+    if phrase is not None:
+        shown = phrase[1]
         return Match("review", None, "", shown, f'matched the review phrase "{shown}"')
     if in_clauses:  # an ambiguous word in a sentence: "Cancel, I can't make it tomorrow"
         word = in_clauses[0].word
