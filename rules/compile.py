@@ -53,6 +53,11 @@ class CompiledRules:
     typo_min_length: int = 5
     typos: bool = True
     languages: tuple[str, ...] = field(default_factory=tuple)
+    # typo_targets by length, each with its place in typo_targets: a typo is at most one
+    # letter longer or shorter, so only three lengths are ever compared with a word
+    typo_by_length: dict[int, tuple[tuple[int, str, KeywordHit], ...]] = field(
+        default_factory=dict
+    )
 
     @property
     def test_count(self) -> int:
@@ -121,6 +126,10 @@ def compile_rules(model: RulesFile, content: bytes, file: str = "rules.yml") -> 
     """Compile a validated model; raise RulesError when the ruleset would be unsafe for durable."""
     keywords = _keywords(model)
     fillers = tuple(tuple(normalize(w).split()) for w in model.filler_words if normalize(w))
+    typo_targets = tuple((k, h) for k, h in keywords.items() if h.intent == "opt_out")
+    by_length: dict[int, list[tuple[int, str, KeywordHit]]] = {}
+    for i, (key, hit) in enumerate(typo_targets):
+        by_length.setdefault(len(key), []).append((i, key, hit))
     compiled = CompiledRules(
         file=file,
         version=hashlib.sha256(content).hexdigest(),
@@ -130,7 +139,8 @@ def compile_rules(model: RulesFile, content: bytes, file: str = "rules.yml") -> 
         safe_fillers=_safe_fillers(model),
         floor=_floor(keywords),
         phrases=Phrases((normalize(p), p) for p in model.review.phrases),
-        typo_targets=tuple((k, h) for k, h in keywords.items() if h.intent == "opt_out"),
+        typo_targets=typo_targets,
+        typo_by_length={n: tuple(v) for n, v in by_length.items()},
         typo_longest=max((len(k) for k, h in keywords.items() if h.intent == "opt_out"), default=0),
         guards=tuple(
             Guard(name, tuple(normalize(w) for w in g.starts_with), g.needs_quote, g.emoji)

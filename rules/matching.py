@@ -29,12 +29,17 @@ class Match:
 def _typo(rules: CompiledRules, body: str) -> Match | None:
     if not 3 <= len(body) <= rules.typo_longest + 1:
         return None
-    for key, hit in rules.typo_targets:
-        if is_typo(body, key, rules.typo_min_length):
-            return Match(
-                "review", hit, phrase=body, reason=f'"{body}" looks like a misspelt {hit.word}'
-            )
-    return None
+    found: tuple[int, KeywordHit] | None = None  # the first target in file order wins
+    for size in (len(body) - 1, len(body), len(body) + 1):
+        for i, key, hit in rules.typo_by_length.get(size, ()):
+            if is_typo(body, key, rules.typo_min_length):
+                if found is None or i < found[0]:
+                    found = (i, hit)
+                break
+    if found is None:
+        return None
+    hit = found[1]
+    return Match("review", hit, phrase=body, reason=f'"{body}" looks like a misspelt {hit.word}')
 
 
 def _only_opt_out_words(rules: CompiledRules, body: str) -> list[KeywordHit]:

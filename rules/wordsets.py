@@ -41,24 +41,26 @@ class Fillers:
         The result is that of trying every filler in turn (longest first, each at the front
         then at the back) until none applies; a table lookup finds the next one that does.
         """
-        tokens = words.split()
+        tokens = tuple(words.split())  # a tuple's slices are the tables' keys as they are
         lo, hi = 0, len(tokens)
         changed = True
         while changed and hi > lo:
             changed = False
             for size, rank in self._groups:
-                after = 0  # fillers of this length before rank `after` were tried this pass
+                after = 0  # fillers of this length ranked below `after` were tried this pass
                 while size < hi - lo:
-                    front = rank.get(tuple(tokens[lo : lo + size]), -1)
-                    back = rank.get(tuple(tokens[hi - size : hi]), -1)
-                    due = [r for r in (front, back) if r >= after]
-                    if not due:
-                        break
-                    turn = min(due)
+                    front = rank.get(tokens[lo : lo + size], -1)
+                    back = rank.get(tokens[hi - size : hi], -1)
+                    if front < after:
+                        if back < after:
+                            break
+                        turn = back
+                    else:
+                        turn = front if back < after or front <= back else back
                     if front == turn:
                         lo += size
                         changed = True
-                    if size < hi - lo and rank.get(tuple(tokens[hi - size : hi]), -1) == turn:
+                    if size < hi - lo and rank.get(tokens[hi - size : hi], -1) == turn:
                         hi -= size
                         changed = True
                     after = turn + 1
@@ -84,14 +86,14 @@ class Phrases:
 
     def find(self, words: str) -> tuple[str, str] | None:
         """The first phrase (in file order) found in `words` as whole words: (phrase, shown)."""
-        tokens = words.split()
+        tokens = tuple(words.split())
         best: int | None = None
         for i, token in enumerate(tokens):
             sizes = self._first.get(token)
             if sizes is None:
                 continue
             for size, table in sizes.items():
-                index = table.get(tuple(tokens[i : i + size]))
+                index = table.get(tokens[i : i + size])
                 if index is not None and (best is None or index < best):
                     best = index
         return None if best is None else self.items[best]
