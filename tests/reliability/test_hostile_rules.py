@@ -543,15 +543,19 @@ def test_the_text_is_matched_before_the_contacts_write_transaction(database_url:
     contact = "+12065550177"
     holder = RulesHolder(ROOT_RULES, backend="python")
     probe = LockProbe(holder, contact)
-    service = ConsentService(Database(database_url, busy_timeout_ms=1000), probe)
+    database = Database(database_url, busy_timeout_ms=1000)
+    service = ConsentService(database, probe)
     probe.service = service
     message_in = InboundMessage("twilio", "SM" + "c" * 32, contact, "+12065550199",
                                 "please STOP", datetime.now(UTC))  # fmt: skip
-    outcome = service.receive_message(message_in)
-    assert probe.errors == []
-    assert outcome.decision.transition is Transition.OPT_OUT
-    assert not service.status(contact, "+12065550111").can_send  # the other write is stored
-    holder.close()
+    try:
+        outcome = service.receive_message(message_in)
+        assert probe.errors == []
+        assert outcome.decision.transition is Transition.OPT_OUT
+        assert not service.status(contact, "+12065550111").can_send  # the other write stored
+    finally:
+        database.dispose()
+        holder.close()
 
 
 ROOT_RULES = Path(__file__).resolve().parents[2] / "rules.yml"
