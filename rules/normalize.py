@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -30,8 +31,13 @@ def fold(text: str) -> str:
     return fold_unicode(text)
 
 
+@functools.lru_cache(maxsize=256)
 def fold_unicode(text: str) -> str:
-    """fold() through every Unicode step, for any text (fold's ASCII shortcut must agree)."""
+    """fold() through every Unicode step, for any text (fold's ASCII shortcut must agree).
+
+    Cached: one message is folded whole several times (the floor, guards, keywords, lookalikes),
+    and each Unicode step walks it character by character.
+    """
     folded = unicodedata.normalize("NFKC", _visible(text)).casefold()
     decomposed = unicodedata.normalize("NFKD", folded)
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
