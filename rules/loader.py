@@ -76,10 +76,13 @@ def _construct(loader: _LineLoader, node: yaml.Node) -> Any:
 def _key(loader: _LineLoader, node: yaml.Node) -> Any:
     """A mapping key: text (or a number, read as text); a list or mapping is refused."""
     if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+        if isinstance(node, yaml.SequenceNode):
+            fix = "write the words as the value instead:  words: [STOPALL, STOP ALL]"
+        else:
+            fix = "write the key as plain text"
         shown = "list" if isinstance(node, yaml.SequenceNode) else "mapping"
         raise Unreadable(
-            f"a {shown} cannot be a key (a key is a name before a colon); write each word "
-            "as an item of a list instead, for example  words: [STOPALL, STOP ALL]",
+            f"a {shown} cannot be a key (a key is the name before a colon); {fix}",
             node.start_mark,
         )
     key = _construct(loader, node)
