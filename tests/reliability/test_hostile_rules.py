@@ -355,6 +355,7 @@ def test_too_many_values_stop_the_parse_at_the_node_cap(tmp_path: Path) -> None:
     text = "filler_words:\n" + "- a\n" * MAX_NODES
     ok, found = check_file(write(tmp_path, text))
     assert not ok and len(found) == 1 and f"more than {MAX_NODES:,} keys and values" in found[0]
+    assert " at filler_words: " in found[0], found
 
 
 def test_the_largest_accepted_file_is_at_every_cap(tmp_path: Path) -> None:
