@@ -358,6 +358,14 @@ def test_too_many_values_stop_the_parse_at_the_node_cap(tmp_path: Path) -> None:
     assert " at filler_words: " in found[0], found
 
 
+def test_a_repeated_command_source_adds_no_rules(tmp_path: Path) -> None:
+    once = edited("may_reverse: [agent, api, import]", "may_reverse: [agent]")
+    many = edited("may_reverse: [agent, api, import]",
+                  "may_reverse: [" + ", ".join(["agent"] * 20_000) + "]")  # fmt: skip
+    compiled = [load_rules(write(tmp_path, t, f"{i}.yml")) for i, t in enumerate((once, many))]
+    assert compiled[0].rules == compiled[1].rules
+
+
 def test_the_largest_accepted_file_is_at_every_cap(tmp_path: Path) -> None:
     path = write(tmp_path, largest_rules())
     ok, lines = check_file(path)
