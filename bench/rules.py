@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.common import Timing, heading, interleave, ratio_line
+from bench.rules_largest import run_largest
 from core.model import DecisionRequest, ScopeFacts, Source, Status
 from rules import durable_engine
 from rules.compile import CompiledRules, load_rules
@@ -172,6 +173,7 @@ def run(quick: bool) -> None:
     finally:
         for engine in engines:
             engine.close()
+    run_largest(quick)
 
 
 def measure(

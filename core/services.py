@@ -75,13 +75,17 @@ class ConsentService:
             return self._receive(message, contact, sender)
 
     def _receive(self, message: InboundMessage, contact: str, sender: str) -> Outcome:
+        # The text is matched before the contact's write lock is taken: matching is the
+        # costly part of a decision and needs no stored state; inside, only the facts from
+        # the stored rows are decided, so a long text never holds up other STOPs.
+        matched = self.decider.match(message.body)
         with contact_transaction(self.database, contact) as cursor:
             prior = cursor.find_message(message.carrier, message.message_id)
             if prior is not None:
                 return self._replay(cursor, prior, contact, sender)
             rows = cursor.scope_rows(contact)
             request = request_for(rows, Source.CONTACT, sender, text=message.body)
-            decision = self.decider.decide(request)
+            decision = self.decider.decide(request, matched)
             ctx = Context(
                 contact=contact,
                 sender=sender,

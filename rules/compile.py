@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import RulesError, RulesProblem
 from core.phone import normalize_sender
-from rules.loader import read_rules_file
+from rules.loader import describe, read_rules_file
 from rules.normalize import normalize
 from rules.schema import FLOOR_HELP, FLOOR_OPT_IN, FLOOR_OPT_OUT, ReplyTexts, RulesFile
 from rules.transitions import Rule, transition_rules
+from rules.wordsets import Fillers, Phrases
+
+log = logging.getLogger(__name__)
 
 REPLY_KINDS = ("opt_out", "opt_in", "help", "already_subscribed")
 MAX_TESTS = 480  # durable's C code loops forever past ~512 equality tests in one ruleset
@@ -37,10 +41,10 @@ class CompiledRules:
     version: str
     model: RulesFile
     keywords: dict[str, KeywordHit]
-    fillers: tuple[tuple[str, ...], ...]
-    safe_fillers: tuple[tuple[str, ...], ...]  # fillers without a keyword's word in them
+    fillers: Fillers  # one lookup table: matching costs the same for 5 fillers or 500
+    safe_fillers: Fillers  # fillers without a keyword's word in them
     floor: dict[str, KeywordHit]  # the legal floor's words: decided before any guard
-    phrases: tuple[tuple[str, str], ...]
+    phrases: Phrases  # (normalised, as written), looked up by first word
     typo_targets: tuple[tuple[str, KeywordHit], ...]
     typo_longest: int  # no typo is more than one letter longer than the longest target
     guards: tuple[Guard, ...]
@@ -50,6 +54,11 @@ class CompiledRules:
     typo_min_length: int = 5
     typos: bool = True
     languages: tuple[str, ...] = field(default_factory=tuple)
+    # typo_targets by length, each with its place in typo_targets: a typo is at most one
+    # letter longer or shorter, so only three lengths are ever compared with a word
+    typo_by_length: dict[int, tuple[tuple[int, str, KeywordHit], ...]] = field(
+        default_factory=dict
+    )
 
     @property
     def test_count(self) -> int:
@@ -93,15 +102,14 @@ def _floor(keywords: dict[str, KeywordHit]) -> dict[str, KeywordHit]:
     return {normalize(w): keywords[normalize(w)] for w in words}
 
 
-def _safe_fillers(model: RulesFile) -> tuple[tuple[str, ...], ...]:
+def _safe_fillers(model: RulesFile) -> Fillers:
     # Validation refuses a filler holding a keyword's word; a file that skipped validation
     # still may not hide the floor behind one ("stop" as a filler).
     words = [w for g in model.keywords.values() for w in g.words]
     words += [*FLOOR_OPT_OUT, *FLOOR_OPT_IN, *FLOOR_HELP]
     tokens = {t for w in words for t in normalize(w).split()}
-    fillers = {tuple(normalize(w).split()) for w in model.filler_words}
-    safe = (f for f in fillers if f and not tokens.intersection(f))
-    return tuple(sorted(safe, key=len, reverse=True))
+    fillers = (tuple(normalize(w).split()) for w in model.filler_words)
+    return Fillers(f for f in fillers if f and not tokens.intersection(f))
 
 
 def _replies(model: RulesFile) -> dict[tuple[str, str, str], str]:
@@ -119,16 +127,21 @@ def compile_rules(model: RulesFile, content: bytes, file: str = "rules.yml") -> 
     """Compile a validated model; raise RulesError when the ruleset would be unsafe for durable."""
     keywords = _keywords(model)
     fillers = tuple(tuple(normalize(w).split()) for w in model.filler_words if normalize(w))
+    typo_targets = tuple((k, h) for k, h in keywords.items() if h.intent == "opt_out")
+    by_length: dict[int, list[tuple[int, str, KeywordHit]]] = {}
+    for i, (key, hit) in enumerate(typo_targets):
+        by_length.setdefault(len(key), []).append((i, key, hit))
     compiled = CompiledRules(
         file=file,
         version=hashlib.sha256(content).hexdigest(),
         model=model,
         keywords=keywords,
-        fillers=tuple(sorted(set(fillers), key=len, reverse=True)),
+        fillers=Fillers(fillers),
         safe_fillers=_safe_fillers(model),
         floor=_floor(keywords),
-        phrases=tuple((normalize(p), p) for p in model.review.phrases if normalize(p)),
-        typo_targets=tuple((k, h) for k, h in keywords.items() if h.intent == "opt_out"),
+        phrases=Phrases((normalize(p), p) for p in model.review.phrases),
+        typo_targets=typo_targets,
+        typo_by_length={n: tuple(v) for n, v in by_length.items()},
         typo_longest=max((len(k) for k, h in keywords.items() if h.intent == "opt_out"), default=0),
         guards=tuple(
             Guard(name, tuple(normalize(w) for w in g.starts_with), g.needs_quote, g.emoji)
@@ -159,6 +172,20 @@ def compile_rules(model: RulesFile, content: bytes, file: str = "rules.yml") -> 
 
 
 def load_rules(path: str | Path) -> CompiledRules:
-    """Load, validate and compile a rules file; raise RulesError with file/line/path per problem."""
-    model, content = read_rules_file(path)
-    return compile_rules(model, content, str(path))
+    """Load, validate and compile a rules file; raise RulesError with file/line/path per problem.
+
+    Whatever else goes wrong (a path through the loader nobody foresaw) is a RulesError too,
+    logged with its traceback: callers keep their last good rules and print one line.
+    """
+    try:
+        model, content = read_rules_file(path)
+        return compile_rules(model, content, str(path))
+    except RulesError:
+        raise
+    except Exception as exc:
+        log.exception("loading the rules file %s failed unexpectedly", path)
+        problem = RulesProblem(
+            str(path), None, "", f"could not be loaded ({describe(exc)}); this is a fault in "
+            "stopline's loader: please report it with the file, and check the file's last edit",
+        )  # fmt: skip
+        raise RulesError(str(path), [problem]) from exc

@@ -7,7 +7,8 @@ from abc import ABC, abstractmethod
 from core.errors import StoplineError
 from core.model import Decision, DecisionRequest
 from rules.compile import CompiledRules
-from rules.facts import build_decision, build_facts
+from rules.facts import MatchedText, build_decision, build_facts
+from rules.matching import match_text
 from rules.transitions import Rule
 
 
@@ -34,9 +35,25 @@ class RulesEngine(ABC):
         """The sha256 of the rules file these rules came from."""
         return self.compiled.version
 
-    def decide(self, request: DecisionRequest) -> Decision:
-        """Extract facts in Python, let the backend pick the rule, build the Decision."""
-        facts, match = build_facts(self.compiled, request)
+    def match(self, text: str) -> MatchedText:
+        """The text matching step alone: it needs no stored state, so no lock is held for it."""
+        return MatchedText(self.version, text, match_text(self.compiled, text))
+
+    def decide(self, request: DecisionRequest, matched: object | None = None) -> Decision:
+        """Extract facts in Python, let the backend pick the rule, build the Decision.
+
+        A `matched` text from these same rules and of this request's text is used as it is;
+        any other (rules reloaded in between) is matched again, so one version decides.
+        """
+        known = None
+        if (
+            isinstance(matched, MatchedText)
+            and matched.version == self.version
+            and request.command is None
+            and matched.text == (request.text or "")
+        ):
+            known = matched.match
+        facts, match = build_facts(self.compiled, request, known)
         rule = self.evaluate(facts)
         return build_decision(self.compiled, rule, facts, match, request)
 

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from core.model import Decision, DecisionRequest, Scope, ScopeFacts, Status
 from rules.compile import CompiledRules
 from rules.matching import Match, match_text
 from rules.transitions import Rule
+
+
+@dataclass(frozen=True, slots=True)
+class MatchedText:
+    """A text matched by one version of the rules, before any stored state is read."""
+
+    version: str
+    text: str
+    match: Match
 
 
 def _row_by(row: ScopeFacts) -> str:
@@ -14,8 +25,13 @@ def _row_by(row: ScopeFacts) -> str:
     return "none"
 
 
-def build_facts(rules: CompiledRules, request: DecisionRequest) -> tuple[dict[str, str], Match]:
-    """The flat string facts the transition rules test, and the text match behind them."""
+def build_facts(
+    rules: CompiledRules, request: DecisionRequest, matched: Match | None = None
+) -> tuple[dict[str, str], Match]:
+    """The flat string facts the transition rules test, and the text match behind them.
+
+    `matched` is the request's text already matched with these rules (outside any lock).
+    """
     s, a = request.sender_state, request.account_state
     if request.command is not None:
         match = Match()
@@ -24,7 +40,7 @@ def build_facts(rules: CompiledRules, request: DecisionRequest) -> tuple[dict[st
         )
         kind, command = "command", request.command.value
     else:
-        match = match_text(rules, request.text or "")
+        match = matched if matched is not None else match_text(rules, request.text or "")
         opt_out = match.intent == "opt_out" and match.hit is not None
         scope = match.hit.scope if opt_out and match.hit else "sender"
         kind, command = "message", "none"

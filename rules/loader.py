@@ -10,9 +10,17 @@ import yaml
 from pydantic import ValidationError
 
 from core.errors import RulesError, RulesProblem
+from rules.caps import cap_problems
 from rules.checks import semantic_problems
 from rules.schema import RulesFile
-from rules.yamlsafe import MAX_BYTES, GuardedLoader, reader_problem, syntax_problem, too_big
+from rules.yamlsafe import (
+    MAX_BYTES,
+    GuardedLoader,
+    Refused,
+    reader_problem,
+    syntax_problem,
+    too_big,
+)
 
 PathKey = tuple[str | int, ...]
 _BOOL_TAG = "tag:yaml.org,2002:bool"
@@ -20,6 +28,10 @@ _BOOL_TAG = "tag:yaml.org,2002:bool"
 
 class _LineLoader(GuardedLoader):
     """A SafeLoader whose nodes we walk ourselves, to keep each value's line."""
+
+
+class Unreadable(Refused):
+    """A node we cannot turn into a value: a list as a key, a tag its text does not fit."""
 
 
 def format_path(path: PathKey) -> str:
@@ -46,16 +58,54 @@ class LineMap:
         return self.lines.get((), None)
 
 
+def _construct(loader: _LineLoader, node: yaml.Node) -> Any:
+    """A scalar's value; a tag that cannot hold it (`!!int abc`, `!!bool maybe`) is a problem."""
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.YAMLError:
+        raise
+    except Exception as exc:  # PyYAML's constructors raise ValueError, KeyError, TypeError...
+        tag = node.tag.rsplit(":", 1)[-1]
+        raise Unreadable(
+            f"{str(node.value)[:40]!r} cannot be read as {tag} ({type(exc).__name__}); "
+            "remove the tag (!!...) or quote the value",
+            node.start_mark,
+        ) from exc
+
+
+def _key(loader: _LineLoader, node: yaml.Node) -> Any:
+    """A mapping key: text (or a number, read as text); a list or mapping is refused."""
+    if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+        if isinstance(node, yaml.SequenceNode):
+            fix = "write the words as the value instead:  words: [STOPALL, STOP ALL]"
+        else:
+            fix = "write the key as plain text"
+        shown = "list" if isinstance(node, yaml.SequenceNode) else "mapping"
+        raise Unreadable(
+            f"a {shown} cannot be a key (a key is the name before a colon); {fix}",
+            node.start_mark,
+        )
+    key = _construct(loader, node)
+    if isinstance(key, int) and not isinstance(key, bool):
+        return str(key)  # an unquoted short code such as 12345 is meant as text
+    try:
+        hash(key)
+    except TypeError:  # !!set {} and other containers behind a tag
+        raise Unreadable(
+            f"a {type(key).__name__} cannot be a key; write the key as text", node.start_mark
+        ) from None
+    return key
+
+
 def _walk(
     loader: _LineLoader, node: yaml.Node, path: PathKey, lines: LineMap, problems: list[tuple]
 ) -> Any:
     lines.lines[path] = node.start_mark.line + 1
+    loader.last_mark = node.start_mark  # the line to name if anything below fails
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if isinstance(key, int) and not isinstance(key, bool):
-                key = str(key)  # an unquoted short code such as 12345 is meant as text
+            key = _key(loader, key_node)
             if key in out:
                 problems.append((key_node.start_mark.line + 1, (*path, key), "key appears twice"))
             lines.lines[(*path, key)] = key_node.start_mark.line + 1
@@ -69,7 +119,7 @@ def _walk(
         ]
     if node.tag == _BOOL_TAG:
         lines.raw[path] = str(node.value)
-    return loader.construct_object(node, deep=True)
+    return _construct(loader, node)
 
 
 def parse_yaml(text: str, file: str) -> tuple[Any, LineMap, list[RulesProblem]]:
@@ -91,9 +141,19 @@ def parse_yaml(text: str, file: str) -> tuple[Any, LineMap, list[RulesProblem]]:
         return None, lines, [syntax_problem(exc, file)]
     except RecursionError:  # a backstop: GuardedLoader limits the depth well before this
         return None, lines, [RulesProblem(file, None, "", "nested too deeply to read")]
+    except Exception as exc:  # nobody foresaw it: still one problem, with the line reached
+        mark = loader.last_mark
+        line = mark.line + 1 if mark is not None else None
+        return None, lines, [RulesProblem(file, line, "", f"cannot be read: {describe(exc)}")]
     finally:
         loader.dispose()
     return data, lines, [RulesProblem(file, ln, format_path(p), msg) for ln, p, msg in raw]
+
+
+def describe(exc: BaseException) -> str:
+    """An unexpected exception in one line: its type and first line, never a traceback."""
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def _message(error: Any, path: PathKey, lines: LineMap) -> str:
@@ -126,10 +186,9 @@ def validate(data: Any, lines: LineMap, file: str) -> tuple[RulesFile | None, li
                 )
             )
         return None, problems
-    problems = [
-        RulesProblem(file, lines.line(path), format_path(path), msg)
-        for path, msg in semantic_problems(model)
-    ]
+    # The caps first: a file over them is refused before the checks that walk every word.
+    found = cap_problems(model) or semantic_problems(model)
+    problems = [RulesProblem(file, lines.line(path), format_path(path), msg) for path, msg in found]
     return (None if problems else model), problems
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+
+from rules.wordsets import Fillers
 
 # Apostrophes vanish ("don’t" = "don't" = "dont"); every other non-word character is a space.
 _APOSTROPHES = str.maketrans("", "", "'’‘ʼ`´′")
@@ -28,8 +31,13 @@ def fold(text: str) -> str:
     return fold_unicode(text)
 
 
+@functools.lru_cache(maxsize=256)
 def fold_unicode(text: str) -> str:
-    """fold() through every Unicode step, for any text (fold's ASCII shortcut must agree)."""
+    """fold() through every Unicode step, for any text (fold's ASCII shortcut must agree).
+
+    Cached: one message is folded whole several times (the floor, guards, keywords, lookalikes),
+    and each Unicode step walks it character by character.
+    """
     folded = unicodedata.normalize("NFKC", _visible(text)).casefold()
     decomposed = unicodedata.normalize("NFKD", folded)
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
@@ -65,22 +73,10 @@ def clauses(text: str) -> list[str]:
     return [part for part in parts if part]
 
 
-def strip_fillers(words: str, fillers: tuple[tuple[str, ...], ...]) -> str:
+def strip_fillers(words: str, fillers: Fillers | tuple[tuple[str, ...], ...]) -> str:
     """Remove polite filler words from both ends: 'please stop now thank you' -> 'stop'."""
-    tokens = words.split()
-    changed = True
-    while changed and tokens:
-        changed = False
-        for filler in fillers:
-            size = len(filler)
-            # The first and last words are compared before slicing: most fillers miss there.
-            if size < len(tokens) and filler[0] == tokens[0] and tuple(tokens[:size]) == filler:
-                tokens = tokens[size:]
-                changed = True
-            if size < len(tokens) and filler[-1] == tokens[-1] and tuple(tokens[-size:]) == filler:
-                tokens = tokens[:-size]
-                changed = True
-    return " ".join(tokens)
+    table = fillers if isinstance(fillers, Fillers) else Fillers(fillers)
+    return table.strip(words)
 
 
 def contains_words(body: str, phrase: str) -> bool:

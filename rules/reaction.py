@@ -34,15 +34,27 @@ def _starts(words: str, prefix: str) -> bool:
     return words == prefix or words.startswith(prefix + " ")
 
 
-def _lead_matches(guard: Guard, lead: str) -> bool:
+@dataclass(frozen=True, slots=True)
+class _Lead:
+    """The text before the first quotation, read once for every guard."""
+
+    tokens: list[str]
+    emoji: bool
+
+    @classmethod
+    def of(cls, lead: str) -> _Lead:
+        emoji = any(unicodedata.category(ch) == "So" for ch in lead)
+        return cls(normalize(lead).split(), emoji)
+
+
+def _lead_matches(guard: Guard, lead: _Lead) -> bool:
     """The text before the quotation is the guard's word, then at most connector words."""
-    tokens = normalize(lead).split()
+    tokens = lead.tokens
     for prefix in guard.prefixes:
         size = len(prefix.split())
         if " ".join(tokens[:size]) == prefix and _CONNECTORS.issuperset(tokens[size:]):
             return True
-    emoji = any(unicodedata.category(ch) == "So" for ch in lead)
-    return guard.emoji and emoji and _CONNECTORS.issuperset(tokens)
+    return guard.emoji and lead.emoji and _CONNECTORS.issuperset(tokens)
 
 
 def _after_quotations(text: str, start: int) -> int:
@@ -62,12 +74,13 @@ def read_reaction(guards: tuple[Guard, ...], text: str) -> Reaction:
     """
     words = normalize(text)
     first = _QUOTATION.search(text)
+    lead = _Lead.of(text[: first.start()]) if first is not None else None
     for guard in guards:
         if not guard.needs_quote:
             if any(_starts(words, p) for p in guard.prefixes):
                 return Reaction(guard.name)
             continue
-        if first is None or not _lead_matches(guard, text[: first.start()]):
+        if first is None or lead is None or not _lead_matches(guard, lead):
             continue
         rest = text[_after_quotations(text, first.start()) :]
         return Reaction(guard.name) if not normalize(rest) else Reaction(rest=rest)

@@ -100,7 +100,7 @@ def transition_rules(model: RulesFile) -> tuple[Rule, ...]:
             reason=CONTACT_ONLY,
         ),
     ]
-    for source in model.commands.opt_in.may_reverse:
+    for source in dict.fromkeys(model.commands.opt_in.may_reverse):  # a repeat adds nothing
         if source != "contact":  # the floor again, whatever the file says
             rules.append(Rule("command_opt_in", 0, (*c_in, ("row_by", source)), Transition.OPT_IN))
     rules += [

@@ -130,6 +130,7 @@ def run(settings: Settings) -> None:
         err=True,
     )
     services.rules.install_sighup()
+    services.rules.start_watching()
     app.run(host=settings.host, port=settings.port, threaded=True)
 
 

@@ -113,6 +113,8 @@ def serve_gunicorn(settings: Settings, services: Services, app: Flask) -> None:
     def post_fork(server: object, worker: object) -> None:
         # Pooled connections must never cross a fork; close=False leaves the parent's alone.
         services.database.engine.dispose(close=False)
+        # Threads do not cross a fork either: this worker's own rules watcher starts here.
+        services.rules.start_watching()
 
     def child_exit(server: object, worker: Any) -> None:
         process_gone(worker.pid)

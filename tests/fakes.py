@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from core.model import (
@@ -16,6 +17,14 @@ from core.model import (
 )
 
 
+@dataclass(frozen=True)
+class FakeMatch:
+    """TextDecider's match of a text: only the version and the text."""
+
+    version: str
+    text: str
+
+
 class TextDecider:
     """A tiny Decider: STOP/STOPALL opt out, START opts in, anything else does nothing.
 
@@ -27,9 +36,16 @@ class TextDecider:
 
     def __init__(self) -> None:
         self.requests: list[DecisionRequest] = []
+        self.matched: list[str] = []
         self._lock = threading.Lock()
 
-    def decide(self, request: DecisionRequest) -> Decision:
+    def match(self, text: str) -> FakeMatch:
+        """The text step: nothing to match for this fake, only noted."""
+        with self._lock:
+            self.matched.append(text)
+        return FakeMatch(self.version, text)
+
+    def decide(self, request: DecisionRequest, matched: object | None = None) -> Decision:
         with self._lock:
             self.requests.append(request)
         if request.command is not None:

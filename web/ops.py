@@ -13,6 +13,7 @@ from web.serialize import iso
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger(__name__)
+RULES_WAIT = 1.0  # seconds /healthz waits for a check of the rules file (never for longer)
 
 
 def _database(app: AppState) -> str:
@@ -32,14 +33,18 @@ def _text(value: object) -> str | None:
 
 def _rules(app: AppState) -> dict[str, Any]:
     holder = app.services.rules
-    # Look at the file now, so /healthz shows a broken rules.yml even before a message comes.
-    holder.check_now(wait=False)
+    # Have the watcher look at the file now, so /healthz shows a broken rules.yml even before
+    # a message comes; a load that takes longer than RULES_WAIT shows on a later call.
+    holder.refresh(RULES_WAIT)
     loaded_at = getattr(holder, "loaded_at", None)
+    last_error = _text(getattr(holder, "last_error", None))
     return {
+        # "degraded": the file on disk was refused, the last good rules (this version) decide
+        "state": "degraded" if last_error else "ok",
         "version": getattr(holder, "version", None),
         "loaded_at": iso(loaded_at) if loaded_at is not None else None,
         "backend": getattr(holder, "backend", None),
-        "last_error": _text(getattr(holder, "last_error", None)),
+        "last_error": last_error,
         "reloads": getattr(holder, "reloads", 0),
         "failures": getattr(holder, "failures", 0),
     }

@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,14 @@ def rewrite(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def settle(condition: Callable[[], bool], what: str) -> None:
+    """Wait (10 s at most) for the watcher thread to get there; the test asserts no time."""
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, f"the watcher never got to: {what}"
+        time.sleep(0.01)
+
+
 GOOD_2 = ('words: [AYUDA]', 'words: [AYUDA, SOCORRO]')
 BROKEN = ('words: [START, UNSTOP, "YES"', 'words: [START, UNSTOP, YES')
 
@@ -49,17 +58,21 @@ def test_good_broken_fixed(tmp_path: Path, backend: str) -> None:
 
     rewrite(path, edited(*GOOD_2))
     assert holder.decide(message("SOCORRO")).transition is Transition.NONE  # not yet due
-    clock.now += 2.0
+    holder.refresh(0.0)  # a check of the file asked for and not awaited...
+    clock.now += 2.0  # ...and the interval passed: the watcher thread reloads, aside
+    settle(lambda: holder.reloads == 1, "the good edit loaded")
     assert holder.decide(message("SOCORRO")).transition is Transition.HELP
     v2 = holder.version
     assert v2 != v1 and holder.reloads == 1 and holder.last_error is None
 
     rewrite(path, edited(*BROKEN))
     clock.now += 2.0
+    settle(lambda: holder.failures == 1, "the broken edit refused")
     decision = holder.decide(message("SOCORRO"))
     assert decision.transition is Transition.HELP and decision.rules_version == v2  # last good
     assert holder.failures == 1 and holder.last_error and '"YES"' in holder.last_error
     clock.now += 2.0
+    assert holder.refresh(10) is True  # the watcher looked at the file once more
     holder.decide(message("STOP"))
     assert holder.failures == 1  # the same broken file is reported once, not every interval
 
@@ -96,6 +109,7 @@ def test_a_deleted_file_keeps_the_rules_in_force(tmp_path: Path) -> None:
     holder = RulesHolder(path, interval=0)
     version = holder.version
     path.unlink()
+    assert holder.refresh(10) is True
     assert holder.decide(message("STOP")).rules_version == version
     assert holder.failures == 1 and "cannot read" in (holder.last_error or "")
 
@@ -109,8 +123,8 @@ def test_sighup_triggers_a_check(tmp_path: Path) -> None:
         rewrite(path, edited(*GOOD_2))
         assert holder.decide(message("SOCORRO")).transition is Transition.NONE
         os.kill(os.getpid(), signal.SIGHUP)
+        settle(lambda: holder.reloads == 1, "the reload on SIGHUP")  # interval is an hour
         assert holder.decide(message("SOCORRO")).transition is Transition.HELP
-        assert holder.reloads == 1
     finally:
         signal.signal(signal.SIGHUP, previous)
 

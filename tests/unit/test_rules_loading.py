@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from core.errors import RulesError
 from core.model import Transition
 from rules import MAX_TESTS, build_engine, check_file, compile_rules, load_rules
+from rules.caps import MAX_GUARDS
 from rules.schema import RulesFile
 from tests.unit.test_rules_support import SHIPPED, edited, line_of, message, shipped_text, write
 
@@ -205,10 +207,21 @@ def test_the_engine_unions_the_floor_even_without_validation() -> None:
 
 
 def test_a_ruleset_above_the_cap_is_refused(tmp_path: Path) -> None:
+    # The file's cap on guards (rules.caps) now refuses such a file first, with its line...
     guards = "".join(f"  g{i}:\n    starts_with: [w{i}]\n" for i in range(MAX_TESTS // 2))
     text = edited("guards:\n", "guards:\n" + guards)
     found = problems(write(tmp_path, text))
-    assert len(found) == 1 and f"safe limit of {MAX_TESTS}" in found[0], found
+    line = text.splitlines().index("guards:") + 2  # the line where the guards begin
+    assert len(found) == 1 and found[0].startswith(f"{tmp_path / 'rules.yml'}:{line} at guards:")
+    assert f"holds {MAX_TESTS // 2 + 1} guards; at most {MAX_GUARDS} are allowed" in found[0]
+    # ... and the compiler's cap on durable's equality tests still holds behind it.
+    model = RulesFile.model_validate({
+        **yaml.safe_load(shipped_text()),
+        "guards": {f"g{i}": {"starts_with": [f"w{i}"]} for i in range(MAX_TESTS // 2)},
+    })
+    with pytest.raises(RulesError) as info:
+        compile_rules(model, b"x")
+    assert f"safe limit of {MAX_TESTS}" in str(info.value)
 
 
 def test_per_sender_override_and_language_fallback() -> None:

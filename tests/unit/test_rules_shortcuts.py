@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rules.normalize import fold, fold_unicode, strip_fillers
+from rules.wordsets import Fillers, Phrases
 
 FILLERS = (("thank", "you", "so", "much"), ("thank", "you"), ("please",), ("now",), ("ok",))
 FILLER_WORDS = st.sampled_from(["thank", "you", "so", "much", "please", "now", "ok", "stop"])
@@ -43,3 +44,33 @@ def _strip_slowly(words: str, fillers: tuple[tuple[str, ...], ...]) -> str:
 def test_strip_fillers_agrees_with_the_plain_loop(words: list[str]) -> None:
     text = " ".join(words)
     assert strip_fillers(text, FILLERS) == _strip_slowly(text, FILLERS)
+
+
+WORDS = st.sampled_from(["a", "b", "c", "stop", "please", "now"])
+SOME_FILLERS = st.lists(st.lists(WORDS, min_size=1, max_size=3).map(tuple), max_size=6)
+
+
+def _fillers_in_order(fillers: list[tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
+    # the order the compiled table tries them in: longest first, ties in file order
+    return tuple(sorted(dict.fromkeys(fillers), key=len, reverse=True))
+
+
+@settings(max_examples=300, deadline=None)
+@given(SOME_FILLERS, st.lists(WORDS, max_size=10))
+def test_the_filler_table_strips_like_trying_every_filler(
+    fillers: list[tuple[str, ...]], words: list[str]
+) -> None:
+    text = " ".join(words)
+    assert Fillers(fillers).strip(text) == _strip_slowly(text, _fillers_in_order(fillers))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(WORDS, min_size=1, max_size=3).map(" ".join), max_size=6),
+       st.lists(WORDS, max_size=10))  # fmt: skip
+def test_the_phrase_table_finds_the_first_listed_phrase(
+    phrases: list[str], words: list[str]
+) -> None:
+    text = " ".join(words)
+    expected = next((p for p in phrases if f" {p} " in f" {text} "), None)
+    found = Phrases((p, p.upper()) for p in phrases).find(text)
+    assert (found[0] if found else None) == expected
