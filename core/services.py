@@ -9,12 +9,10 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import IntegrityError
 
 from core import bulk, export, ledger, reviews
+from core.carriers import id_format
 from core.cursor import LedgerCursor, MessageRow, contact_transaction
 from core.db import Database
-from core.errors import (
-    InvalidInput,
-    NotFound,
-)
+from core.errors import NotFound
 from core.model import (
     ACCOUNT,
     Actor,
@@ -35,7 +33,7 @@ from core.phone import normalize_inbound, normalize_phone, normalize_sender
 from core.ports import Decider
 from core.recording import consent_status, record, request_for
 from core.sendcheck import split_numbers
-from core.text import MESSAGE_ID_LIMIT, clean_name, clean_text
+from core.text import clean_name, clean_text
 from core.transitions import Context, refusal
 
 Clock = Callable[[], datetime]
@@ -61,12 +59,8 @@ class ConsentService:
         """Decide and record a contact's text; a retried carrier message gets the first answer."""
         contact = normalize_inbound(message.contact, self.region)
         sender = normalize_sender(message.sender, self.region)
-        if not 0 < len(message.message_id) <= MESSAGE_ID_LIMIT:
-            raise InvalidInput(
-                f"the carrier's message id must be 1 to {MESSAGE_ID_LIMIT} characters long",
-                detail=f"message id of {len(message.message_id)} characters refused; "
-                f"carriers' ids (Twilio's MessageSid) are 34 characters.",
-            )
+        # Every carrier's ids have a declared format (core/carriers.py), whichever door it is.
+        id_format(message.carrier).check(message.message_id)
         message = replace(message, body=clean_text(message.body) or "")
         try:
             return self._receive(message, contact, sender)

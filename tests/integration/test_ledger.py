@@ -27,6 +27,8 @@ OTHER_SENDER = "+12065550198"
 AGENT = Actor(Source.AGENT, "U0AGENT")
 API = Actor(Source.API, "crm")
 _ids = itertools.count(1)
+RETRIED = "SM" + "7e" * 16  # a Twilio MessageSid sent twice
+AUDITED = "SM" + "a0d1" * 8
 
 
 @pytest.fixture
@@ -72,8 +74,8 @@ def test_stopall_covers_the_account(service: ConsentService) -> None:
 def test_a_retried_message_gets_the_same_answer_and_records_nothing_twice(
     service: ConsentService, database: Database
 ) -> None:
-    first = text_in(service, "STOP", sid="SMretried")
-    again = text_in(service, "STOP", sid="SMretried")
+    first = text_in(service, "STOP", sid=RETRIED)
+    again = text_in(service, "STOP", sid=RETRIED)
     assert again.duplicate and not again.changed
     assert again.reply == first.reply == "Unsubscribed."
     assert len(service.events(CONTACT)) == 1
@@ -83,14 +85,14 @@ def test_a_retried_message_gets_the_same_answer_and_records_nothing_twice(
 
 
 def test_every_change_is_recorded_with_who_and_what(service: ConsentService) -> None:
-    text_in(service, "STOP", sid="SMaudit")
+    text_in(service, "STOP", sid=AUDITED)
     (event,) = service.events(CONTACT)
     assert event.action is Action.OPT_OUT
     assert (event.previous_status, event.new_status) == (Status.SUBSCRIBED, Status.OPTED_OUT)
     assert event.source is Source.CONTACT and event.actor == "twilio"
     assert event.message_text == "STOP" and event.keyword == "STOP"
     assert event.rule == "opt_out" and event.rules_version == "fake-rules-v1"
-    assert (event.carrier, event.carrier_message_id) == ("twilio", "SMaudit")
+    assert (event.carrier, event.carrier_message_id) == ("twilio", AUDITED)
     assert event.sender == SENDER and event.scope is Scope.SENDER
     assert event.at.tzinfo is not None
 
