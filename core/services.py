@@ -29,7 +29,7 @@ from core.model import (
     Source,
     Transition,
 )
-from core.phone import normalize_inbound, normalize_phone, normalize_sender
+from core.phone import carrier_number, normalize_phone, normalize_sender
 from core.ports import Decider
 from core.recording import consent_status, record, request_for
 from core.sendcheck import split_numbers
@@ -57,11 +57,18 @@ class ConsentService:
 
     def receive_message(self, message: InboundMessage) -> Outcome:
         """Decide and record a contact's text; a retried carrier message gets the first answer."""
-        contact = normalize_inbound(message.contact, self.region)
-        sender = normalize_sender(message.sender, self.region)
+        # Whatever shape a carrier gives its numbers, the text is recorded (a refusal would
+        # lose its STOP): the keys are E.164 when there is one, the text as received is kept.
+        contact = carrier_number(message.contact, self.region).key
+        sender = carrier_number(message.sender, self.region).key
         # Every carrier's ids have a declared format (core/carriers.py), whichever door it is.
         id_format(message.carrier).check(message.message_id)
-        message = replace(message, body=clean_text(message.body) or "")
+        message = replace(
+            message,
+            contact=clean_text(message.contact) or "",
+            sender=clean_text(message.sender) or "",
+            body=clean_text(message.body) or "",
+        )
         try:
             return self._receive(message, contact, sender)
         except IntegrityError:
@@ -85,6 +92,8 @@ class ConsentService:
                 text=message.body,
                 carrier=message.carrier,
                 carrier_message_id=message.message_id,
+                contact_received=message.contact,
+                sender_received=message.sender,
             )
             outcome, _ = record(cursor, rows, decision, ctx)
             cursor.add_message(
@@ -93,6 +102,8 @@ class ConsentService:
                     "message_id": message.message_id,
                     "contact": contact,
                     "sender": sender,
+                    "contact_received": message.contact,
+                    "sender_received": message.sender,
                     "body": message.body,
                     "received_at": message.received_at,
                     "transition": decision.transition.value,
