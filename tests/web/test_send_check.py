@@ -81,6 +81,10 @@ def test_a_stop_from_a_prefixed_or_bare_number_suppresses_its_e164_form(
 ) -> None:
     assert post_sms(client, sms("STOP", contact=contact)).status_code == 200
     assert check(client, [CONTACT])["suppressed"] == [CONTACT]
+    history = client.get(f"/v1/contacts/{CONTACT}/events", headers=bearer()).get_json()
+    event = history["events"][0]
+    assert (event["contact"], event["contact_received"]) == (CONTACT, contact)
+    assert (event["sender"], event["sender_received"]) == (BUSINESS, BUSINESS)
 
 
 def test_a_stopped_number_without_an_e164_form_is_still_reported_invalid(
