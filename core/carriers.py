@@ -36,6 +36,7 @@ class CarrierIdFormat:
     example: str
     id_field: str  # the field of a form-encoded delivery that holds the id
     twins: tuple[str, ...] = ()  # older names of the same id: when present, equal to it
+    text_field: str | None = None  # the field with the contact's own words
 
     def check(self, message_id: str, field: str | None = None) -> str:
         """The id, if it is in this carrier's format; NotACarrierDelivery saying why otherwise."""
@@ -79,7 +80,37 @@ class CarrierIdFormat:
                 detail=f"{shown}: {self.carrier} gives one message one id, so the request was "
                 "refused and nothing was stored.",
             )
-        return next(iter(given.values()))
+        message_id = next(iter(given.values()))
+        self._check_signed_string(fields, message_id)
+        return message_id
+
+    def _check_signed_string(self, fields: Mapping[str, Sequence[str]], message_id: str) -> None:
+        # What was signed is every name and value run together, sorted by name; a re-split
+        # leaves it as it was, so the original's "MessageSid" + id is still in it. A re-split
+        # that made a new id must have put that original inside another field (or across two);
+        # only the contact's own text (Body) may hold such words, where a genuine request has
+        # them when a contact typed them.
+        signed, spans, position = [], {}, 0
+        for name in sorted(fields):
+            value = fields[name][0] if fields[name] else ""
+            spans[name] = (position, position + len(name), position + len(name) + len(value))
+            signed.append(name + value)
+            position += len(name) + len(value)
+        text = spans.get(self.text_field) if self.text_field else None
+        names = "|".join(re.escape(n) for n in sorted((self.id_field, *self.twins), key=len)[::-1])
+        for found in re.finditer(f"(?:{names})({self.pattern.pattern})", "".join(signed)):
+            start, end = found.span()
+            name = found.group(0)[: -len(found.group(1))]
+            if spans.get(name) == (start, start + len(name), end) and found.group(1) == message_id:
+                continue  # the id field itself
+            if text is not None and text[1] <= start and end <= text[2]:
+                continue  # words in the contact's text
+            raise NotACarrierDelivery(
+                f"the signed {self.carrier} form names another message id",
+                detail=f"The signed fields name message id {found.group(1)} outside its own "
+                f"field (the message's id is {message_id}): fields were re-split inside the "
+                "signed text, so the request was refused and nothing was stored.",
+            )
 
 
 TWILIO = CarrierIdFormat(
@@ -91,6 +122,7 @@ TWILIO = CarrierIdFormat(
     example="SMe287d7109a5a925f182f0e07fe5b223b",
     id_field="MessageSid",
     twins=("SmsSid", "SmsMessageSid"),
+    text_field="Body",
 )
 # The next carriers' adapters declare theirs here; these two are from their documented inbound
 # payloads (reference/carriers-2026.md) and should be checked against live traffic then.
@@ -100,7 +132,7 @@ TELNYX = CarrierIdFormat(
 )  # fmt: skip
 PLIVO = CarrierIdFormat(
     "plivo", re.compile(_UUID, re.ASCII), "a UUID",
-    "00000000-0000-0000-0000-000000000001", "MessageUUID",
+    "00000000-0000-0000-0000-000000000001", "MessageUUID", text_field="Text",
 )  # fmt: skip
 
 FORMATS: dict[str, CarrierIdFormat] = {f.carrier: f for f in (TWILIO, TELNYX, PLIVO)}

@@ -150,3 +150,31 @@ def test_the_service_refuses_ids_of_any_door(services: Services) -> None:
         )
     assert _events(services) == 0
     assert id_format("twilio") is TWILIO
+
+
+def test_a_text_written_to_look_like_fields_cannot_be_re_split_into_another_message(
+    client: FlaskClient, services: Services
+) -> None:
+    # A contact texts fields of their own; whoever captures the signed request re-splits it
+    # into a START "from" someone else, with the same signature.
+    victim, fake = "+12065550177", "SM" + "f" * 32
+    crafted = f"hiFrom{victim}MessageSid{fake}SmsSid{fake}To{BUSINESS}Zz"
+    genuine = sms(crafted, contact="+12065550166")
+    signature = sign(genuine)
+    messages(post_sms(client, genuine, signature=signature))  # a genuine text: recorded
+    assert messages(post_sms(client, sms("STOP", contact=victim)))
+    pairs = sorted(genuine.items())
+    rest = "".join(name + value for name, value in pairs[2:])  # everything after Body
+    shifted = {name: value for name, value in pairs[:1]}
+    shifted.update(Body="hi", From=victim, MessageSid=fake, SmsSid=fake, To=BUSINESS, Zz=rest)
+    assert RequestValidator(TWILIO_TOKEN).validate(HOOK_URL, shifted, signature)
+    body = _refused(post_sms(client, shifted, signature=signature))
+    assert genuine["MessageSid"] in body["detail"] and "re-split" in body["detail"]
+    assert not services.consent.status(victim, BUSINESS).can_send
+
+
+def test_a_text_that_mentions_fields_without_an_id_is_an_ordinary_text(
+    client: FlaskClient, services: Services
+) -> None:
+    for text in ("What is a MessageSid? From To Body SmsSid SM123", "MessageSid" + "SM" * 20):
+        messages(post_sms(client, sms(text)))  # 200 and TwiML: an ordinary text
