@@ -153,7 +153,8 @@ class LedgerCursor:
     def add_message(self, values: dict[str, Any]) -> None:
         """Record a handled message and the answer given, for idempotent retries."""
         self._read_ahead = None
-        self.sql.add_message.run(self.cursor, values)
+        row = {c.name: values.get(c.name) for c in inbound_messages.columns if c.name != "id"}
+        self.sql.add_message.run(self.cursor, row)
 
 
 _compiled: dict[tuple[str, str], Statements] = {}

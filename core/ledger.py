@@ -117,6 +117,8 @@ def _event(row: Row[Any]) -> ConsentEvent:
         carrier=row.carrier,
         carrier_message_id=row.carrier_message_id,
         reason=row.reason,
+        contact_received=row.contact_received,
+        sender_received=row.sender_received,
     )
 
 

@@ -181,6 +181,8 @@ class ConsentEvent:
     carrier: str | None
     carrier_message_id: str | None
     reason: str | None
+    contact_received: str | None = None  # the numbers as a carrier wrote them
+    sender_received: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,64 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
 
 from core.errors import InvalidPhoneNumber
 
+# Re-exported: the send check and the app's warm-up import them from here.
+from core.nanp import canonical_nanp as canonical_nanp
+from core.nanp import canonical_nanp_lines as canonical_nanp_lines
+
 MAX_INPUT = 64
+KEY_LIMIT = 20  # the ledger's contact and sender columns are String(20)
+CHANNEL_PREFIXES = frozenset(
+    {"tel", "sms", "smsto", "mms", "mmsto", "whatsapp", "rcs", "viber", "messenger"}
+)  # what carriers put before a number (Twilio: whatsapp:+1…, RFC 3966/5724: tel:, sms:)
+_WRITTEN_SHORT = re.compile(r"\+?[0-9]{3,8}", re.ASCII)
+_SHORT_MAX = 8  # the longest short code or short sender (no country code)
 _CANONICAL_NANP = re.compile(r"\+1([0-9]{10})")
-_SHORT_CODE = re.compile(r"[0-9]{5,6}")
+_SHORT_CODE = re.compile(r"[0-9]{3,8}")
 _E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 _NANP_SHAPE = re.compile(r"\+1[2-9][0-9]{2}[2-9][0-9]{6}")
-_NUMBER_TYPES = (
-    "fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost",
-    "personal_number", "voip", "pager", "uan", "voicemail",
-)  # fmt: skip
-
-
-@lru_cache(maxsize=1)
-def _nanp_valid() -> re.Pattern[str]:
-    """Every number-type pattern of every +1 region, from phonenumbers' own metadata.
-
-    A national number matching one of them is exactly what a full parse calls valid
-    (checked against phonenumbers on 2,000,000 random +1 numbers with no disagreement),
-    at about 0.3 µs instead of 25 µs.
-    """
-    patterns = []
-    for region in COUNTRY_CODE_TO_REGION_CODE[1]:
-        metadata = PhoneMetadata.metadata_for_region(region)
-        if metadata is None:
-            continue
-        for kind in _NUMBER_TYPES:
-            desc = getattr(metadata, kind)
-            if desc is not None and desc.national_number_pattern:
-                patterns.append(f"(?:{desc.national_number_pattern})")
-    # ASCII: only 0-9 are digits here, so a number in other scripts takes the full parse.
-    return re.compile("|".join(patterns), re.ASCII)
-
-
-@lru_cache(maxsize=1)
-def canonical_nanp() -> re.Pattern[str]:
-    """A valid North American number already in E.164 form ('+1' and ten ASCII digits).
-
-    Its fullmatch is normalize_phone's whole fast path in one C call.
-    """
-    return re.compile(rf"\+1(?=[0-9]{{10}}\Z)(?:{_nanp_valid().pattern})", re.ASCII)
-
-
-@lru_cache(maxsize=1)
-def canonical_nanp_lines() -> re.Pattern[str]:
-    """A run of lines, each a valid North American number in E.164 form ending in '\\n'.
-
-    Its match from a line's start ends at the first line that is anything else: over a
-    million numbers joined by newlines one call does the work of a million fullmatches,
-    at a third of the cost. Possessive, so a long run keeps no backtracking state.
-    """
-    return re.compile(rf"(?:\+1(?=[0-9]{{10}}\n)(?:{_nanp_valid().pattern})\n)*+", re.ASCII)
 
 
 def example_number(region: str = "US") -> str:
@@ -129,19 +96,86 @@ def _parse_reason(exc: phonenumbers.NumberParseException) -> str:
     return reasons.get(exc.error_type, "it is not a phone number")
 
 
-def normalize_inbound(raw: object, region: str = "US") -> str:
-    """A contact's number as a carrier delivered it.
+@dataclass(frozen=True, slots=True)
+class CarrierNumber:
+    """A number as a carrier delivered it, its E.164 form if it has one, and its ledger key."""
 
-    A carrier only delivers texts from numbers that exist, so well-formed E.164 that
-    phonenumbers' data does not know (a range opened after its release) is kept: refusing it
-    would lose that contact's STOP, since carriers do not retry a 400.
+    received: str
+    e164: str | None
+    key: str  # the E.164 form, else '+' and digits, else digits; at most KEY_LIMIT long
+
+
+def carrier_number(raw: object, region: str = "US") -> CarrierNumber:
+    """Read any number a carrier may deliver; refuse only text without digits or with letters.
+
+    A carrier only delivers from numbers that exist, so what phonenumbers does not like
+    (a range opened after its release, an unassigned country code, another country's short
+    code) is kept under a stable key: refusing it would lose that contact's STOP, since
+    carriers do not retry a 4xx. A channel prefix (whatsapp:+1…) is not part of the number,
+    so one contact has one key on every channel.
     """
-    try:
-        return normalize_phone(raw, region)
-    except InvalidPhoneNumber:
-        if isinstance(raw, str) and _plausible(raw.strip()):
-            return raw.strip()
-        raise
+    if not isinstance(raw, str):
+        raise InvalidPhoneNumber(raw, "expected the number as text")
+    if canonical_nanp().fullmatch(raw) is not None:
+        return CarrierNumber(raw, raw, raw)
+    if len(raw) > MAX_INPUT:
+        return _read(raw, region)
+    # A business's few senders (short codes take a full parse) arrive with every text.
+    return _read_cached(raw, region)
+
+
+def _read(raw: str, region: str) -> CarrierNumber:
+    text = _without_prefix(raw)
+    if any(ch.isalpha() for ch in text):
+        shown = raw if len(raw) <= MAX_INPUT else raw[:MAX_INPUT] + "…"
+        raise InvalidPhoneNumber(shown, "it contains letters; a number has digits only")
+    digits = "".join(str(unicodedata.decimal(ch)) for ch in text if ch.isdecimal())
+    if not digits:
+        raise InvalidPhoneNumber(raw[:MAX_INPUT], "it has no digits", example_number(region))
+    plus = text[:1] in ("+", "＋")
+    e164 = _e164_of(digits, plus, region)
+    if e164 is not None:
+        key = e164
+    elif len(digits) > _SHORT_MAX or (plus and _plausible("+" + digits)):
+        # International, whether or not the carrier wrote the '+' (Plivo, Vonage do not).
+        key = "+" + digits
+    else:
+        key = digits  # a short code or short sender; a '+' before one is noise
+    if len(key) > KEY_LIMIT:
+        # Longer than any number and than the ledger's key columns: a digest of the digits,
+        # so the same number keeps one key and its STOP is kept (received keeps the text).
+        key = "#" + hashlib.sha256(key.encode("ascii")).hexdigest()[: KEY_LIMIT - 1]
+    return CarrierNumber(raw, e164, key)
+
+
+_read_cached = lru_cache(maxsize=4096)(_read)
+
+
+def _without_prefix(raw: str) -> str:
+    text = raw.strip()
+    scheme, colon, rest = text.partition(":")
+    return rest.strip() if colon and scheme.strip().lower() in CHANNEL_PREFIXES else text
+
+
+def _e164_of(digits: str, plus: bool, region: str) -> str | None:
+    """The E.164 form when the digits are a valid number: as written, then with the '+'
+    that carriers such as Plivo and Vonage leave out."""
+    tries = ["+" + digits] if plus else [digits]
+    if not plus and len(digits) > _SHORT_MAX:
+        tries.append("+" + digits)
+    for candidate in tries:
+        if len(candidate) > MAX_INPUT:
+            break
+        try:
+            return normalize_phone(candidate, region)
+        except InvalidPhoneNumber:
+            continue
+    return None
+
+
+def normalize_inbound(raw: object, region: str = "US") -> str:
+    """The ledger key of a number a carrier delivered (carrier_number's key)."""
+    return carrier_number(raw, region).key
 
 
 def _plausible(text: str) -> bool:
@@ -150,26 +184,44 @@ def _plausible(text: str) -> bool:
         return False
     if text.startswith("+1"):
         return _NANP_SHAPE.fullmatch(text) is not None
-    return bool(phonenumbers.is_possible_number(phonenumbers.parse(text, None)))
+    try:
+        return bool(phonenumbers.is_possible_number(phonenumbers.parse(text, None)))
+    except phonenumbers.NumberParseException:  # an unassigned country code (+999…)
+        return False
 
 
 def normalize_sender(raw: object, region: str = "US") -> str:
-    """Return a business sender: a short code (5-6 digits) as is, or a number in E.164 form."""
-    if isinstance(raw, str):
-        stripped = raw.strip().lstrip("+")
-        if _SHORT_CODE.fullmatch(stripped):
-            return stripped
-    return normalize_phone(raw, region)
+    """A business sender as the API, agents and rules.yml name it: E.164 or a short code.
+
+    Its key is the one carrier_number gives the same text, so a STOP a carrier delivered to a
+    short code (3 to 8 digits, any '+' dropped) or to a well-formed number the library does
+    not know yet is found again. Any other shape is refused, as a typo would otherwise ask
+    about a sender no STOP was ever sent to and be told "sendable".
+    """
+    number = carrier_number(raw, region)
+    if number.e164 is not None:
+        return number.key
+    if is_short_code(number.key) and _WRITTEN_SHORT.fullmatch(_without_prefix(number.received)):
+        return number.key  # as carriers write them: digits only ('555-01' is a typo)
+    if number.key.startswith("+") and _plausible(number.key):
+        return number.key
+    normalize_phone(raw, region)  # raises with the reason
+    raise InvalidPhoneNumber(raw, "it is not a number or short code", example_number(region))
 
 
 def is_short_code(sender: str) -> bool:
-    """True for a short code (5-6 digits, no country code)."""
+    """True for a short code (3-8 digits, no country code)."""
     return _SHORT_CODE.fullmatch(sender) is not None
 
 
 def national_format(e164: str) -> str:
     """The number as people in its country write it, e.g. (206) 555-0100."""
-    if is_short_code(e164):
+    if is_short_code(e164) or not e164.startswith("+"):
         return e164
-    parsed = phonenumbers.parse(e164, None)
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:  # a key the library cannot read (+999…)
+        return e164
+    if not phonenumbers.is_valid_number(parsed):
+        return e164
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)

@@ -9,12 +9,10 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import IntegrityError
 
 from core import bulk, export, ledger, reviews
+from core.carriers import id_format
 from core.cursor import LedgerCursor, MessageRow, contact_transaction
 from core.db import Database
-from core.errors import (
-    InvalidInput,
-    NotFound,
-)
+from core.errors import NotFound
 from core.model import (
     ACCOUNT,
     Actor,
@@ -31,11 +29,11 @@ from core.model import (
     Source,
     Transition,
 )
-from core.phone import normalize_inbound, normalize_phone, normalize_sender
+from core.phone import carrier_number, normalize_phone, normalize_sender
 from core.ports import Decider
 from core.recording import consent_status, record, request_for
 from core.sendcheck import split_numbers
-from core.text import MESSAGE_ID_LIMIT, clean_name, clean_text
+from core.text import clean_name, clean_text
 from core.transitions import Context, refusal
 
 Clock = Callable[[], datetime]
@@ -59,15 +57,18 @@ class ConsentService:
 
     def receive_message(self, message: InboundMessage) -> Outcome:
         """Decide and record a contact's text; a retried carrier message gets the first answer."""
-        contact = normalize_inbound(message.contact, self.region)
-        sender = normalize_sender(message.sender, self.region)
-        if not 0 < len(message.message_id) <= MESSAGE_ID_LIMIT:
-            raise InvalidInput(
-                f"the carrier's message id must be 1 to {MESSAGE_ID_LIMIT} characters long",
-                detail=f"message id of {len(message.message_id)} characters refused; "
-                f"carriers' ids (Twilio's MessageSid) are 34 characters.",
-            )
-        message = replace(message, body=clean_text(message.body) or "")
+        # Whatever shape a carrier gives its numbers, the text is recorded (a refusal would
+        # lose its STOP): the keys are E.164 when there is one, the text as received is kept.
+        contact = carrier_number(message.contact, self.region).key
+        sender = carrier_number(message.sender, self.region).key
+        # Every carrier's ids have a declared format (core/carriers.py), whichever door it is.
+        id_format(message.carrier).check(message.message_id)
+        message = replace(
+            message,
+            contact=clean_text(message.contact) or "",
+            sender=clean_text(message.sender) or "",
+            body=clean_text(message.body) or "",
+        )
         try:
             return self._receive(message, contact, sender)
         except IntegrityError:
@@ -95,6 +96,8 @@ class ConsentService:
                 text=message.body,
                 carrier=message.carrier,
                 carrier_message_id=message.message_id,
+                contact_received=message.contact,
+                sender_received=message.sender,
             )
             outcome, _ = record(cursor, rows, decision, ctx)
             cursor.add_message(
@@ -103,6 +106,8 @@ class ConsentService:
                     "message_id": message.message_id,
                     "contact": contact,
                     "sender": sender,
+                    "contact_received": message.contact,
+                    "sender_received": message.sender,
                     "body": message.body,
                     "received_at": message.received_at,
                     "transition": decision.transition.value,

@@ -91,6 +91,9 @@ consent_events = Table(
     Column("carrier", String(32), nullable=True),
     Column("carrier_message_id", String(64), nullable=True),
     Column("reason", Text(), nullable=True),
+    # A carrier's numbers as it wrote them (whatsapp:+1…, +999…), next to the keys above.
+    Column("contact_received", Text(), nullable=True),
+    Column("sender_received", Text(), nullable=True),
     Index("ix_events_contact", "contact", "id"),
 )
 
@@ -107,6 +110,8 @@ inbound_messages = Table(
     Column("transition", String(16), nullable=False),
     Column("rule", String(200), nullable=False),
     Column("reply", Text(), nullable=True),
+    Column("contact_received", Text(), nullable=True),
+    Column("sender_received", Text(), nullable=True),
     UniqueConstraint("carrier", "message_id", name="uq_inbound_carrier_message"),
 )
 

@@ -29,6 +29,8 @@ class Context:
     reason: str | None = None
     carrier: str | None = None
     carrier_message_id: str | None = None
+    contact_received: str | None = None  # the numbers as the carrier wrote them
+    sender_received: str | None = None
     scope: Scope | None = None  # the scope an agent's, the API's or an import's command asked for
 
 
@@ -154,6 +156,8 @@ def event(
         "carrier": ctx.carrier,
         "carrier_message_id": ctx.carrier_message_id,
         "reason": ctx.reason,
+        "contact_received": ctx.contact_received,
+        "sender_received": ctx.sender_received,
     }
 
 

@@ -76,7 +76,7 @@ def sample_card(workdir: Path) -> dict[str, Any]:
     try:
         consent = services.consent
         consent.clock = lambda: datetime(2026, 11, 24, 16, 42, tzinfo=UTC)
-        stop = InboundMessage("twilio", "SM0001", CONTACT, OWN_NUMBER, "Stop please",
+        stop = InboundMessage("twilio", "SM" + "0001" * 8, CONTACT, OWN_NUMBER, "Stop please",
                               consent.clock())  # fmt: skip
         consent.receive_message(stop)
         consent.clock = lambda: datetime(2026, 11, 26, 9, 14, tzinfo=UTC)

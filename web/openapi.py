@@ -69,7 +69,7 @@ _SCHEMAS: dict[str, Any] = {
         **{key: _NSTR for key in (
             "contact", "sender", "scope", "action", "previous_status", "new_status", "source",
             "actor", "message_text", "keyword", "rule", "rules_version", "carrier",
-            "carrier_message_id", "reason")}}},
+            "carrier_message_id", "reason", "contact_received", "sender_received")}}},
     "Review": {"type": "object", "properties": {
         "id": {"type": "integer"}, **{key: _NSTR for key in (
             "contact", "sender", "message_text", "phrase", "opened_at", "deadline", "status",

@@ -67,6 +67,8 @@ def event_json(event: ConsentEvent) -> dict[str, Any]:
         "carrier": event.carrier,
         "carrier_message_id": event.carrier_message_id,
         "reason": event.reason,
+        "contact_received": event.contact_received,
+        "sender_received": event.sender_received,
     }
 
 

@@ -142,7 +142,7 @@ def test_a_full_queue_drops_notices_not_texts(
         build_client(slack.app.extensions["stopline"].settings), NOTICES, consent, capacity=2
     )
     for index in range(5):
-        message = InboundMessage("twilio", f"SMfull{index}", _new_contact(), BUSINESS, "STOP",
+        message = InboundMessage("twilio", f"SM{index:032x}", _new_contact(), BUSINESS, "STOP",
                                  datetime.now(UTC))  # fmt: skip
         notifier.message_received(message, consent.receive_message(message))
         if index == 0:

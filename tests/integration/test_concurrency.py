@@ -38,7 +38,7 @@ def message(sid: str, contact: str, body: str) -> InboundMessage:
 def test_a_race_of_stop_and_start_loses_no_update(database: Database) -> None:
     service = ConsentService(database, TextDecider())
     rng = random.Random(7)
-    plan = [(f"SM{i:05d}", rng.choice(CONTACTS), rng.choice(["STOP", "START"])) for i in range(240)]
+    plan = [(f"SM{i:032}", rng.choice(CONTACTS), rng.choice(["STOP", "START"])) for i in range(240)]
     chunks = [plan[i::8] for i in range(8)]
 
     def work(i: int) -> int:
@@ -65,7 +65,7 @@ def test_a_race_of_stop_and_start_loses_no_update(database: Database) -> None:
 def test_concurrent_deliveries_of_one_message_are_recorded_once(database: Database) -> None:
     service = ConsentService(database, TextDecider())
     outcomes = run_threads(
-        8, lambda i: service.receive_message(message("SMsame", CONTACTS[0], "STOP"))
+        8, lambda i: service.receive_message(message("SM" + "5a" * 16, CONTACTS[0], "STOP"))
     )
     replies = {o.reply for o in outcomes}  # type: ignore[attr-defined]
     assert replies == {"Unsubscribed."}
@@ -75,7 +75,7 @@ def test_concurrent_deliveries_of_one_message_are_recorded_once(database: Databa
 
 def test_two_agents_deciding_one_review_make_one_decision(database: Database) -> None:
     service = ConsentService(database, TextDecider())
-    outcome = service.receive_message(message("SMreview", CONTACTS[0], "pls remove me"))
+    outcome = service.receive_message(message("SM" + "7e" * 16, CONTACTS[0], "pls remove me"))
     assert outcome.review_id is not None
 
     def decide(i: int) -> str:

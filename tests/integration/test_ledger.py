@@ -27,6 +27,8 @@ OTHER_SENDER = "+12065550198"
 AGENT = Actor(Source.AGENT, "U0AGENT")
 API = Actor(Source.API, "crm")
 _ids = itertools.count(1)
+RETRIED = "SM" + "7e" * 16  # a Twilio MessageSid sent twice
+AUDITED = "SM" + "a0d1" * 8
 
 
 @pytest.fixture
@@ -72,8 +74,8 @@ def test_stopall_covers_the_account(service: ConsentService) -> None:
 def test_a_retried_message_gets_the_same_answer_and_records_nothing_twice(
     service: ConsentService, database: Database
 ) -> None:
-    first = text_in(service, "STOP", sid="SMretried")
-    again = text_in(service, "STOP", sid="SMretried")
+    first = text_in(service, "STOP", sid=RETRIED)
+    again = text_in(service, "STOP", sid=RETRIED)
     assert again.duplicate and not again.changed
     assert again.reply == first.reply == "Unsubscribed."
     assert len(service.events(CONTACT)) == 1
@@ -83,14 +85,14 @@ def test_a_retried_message_gets_the_same_answer_and_records_nothing_twice(
 
 
 def test_every_change_is_recorded_with_who_and_what(service: ConsentService) -> None:
-    text_in(service, "STOP", sid="SMaudit")
+    text_in(service, "STOP", sid=AUDITED)
     (event,) = service.events(CONTACT)
     assert event.action is Action.OPT_OUT
     assert (event.previous_status, event.new_status) == (Status.SUBSCRIBED, Status.OPTED_OUT)
     assert event.source is Source.CONTACT and event.actor == "twilio"
     assert event.message_text == "STOP" and event.keyword == "STOP"
     assert event.rule == "opt_out" and event.rules_version == "fake-rules-v1"
-    assert (event.carrier, event.carrier_message_id) == ("twilio", "SMaudit")
+    assert (event.carrier, event.carrier_message_id) == ("twilio", AUDITED)
     assert event.sender == SENDER and event.scope is Scope.SENDER
     assert event.at.tzinfo is not None
 
@@ -285,6 +287,34 @@ def test_a_carrier_delivered_number_unknown_to_phonenumbers_still_opts_out(
     # carrier delivers from exists, and its STOP must not be lost to a 400.
     assert text_in(service, "STOP", contact="+447700900123").changed
     assert service.check(SENDER, ["+447700900123"]).invalid == ["+447700900123"]
-    for impossible in ("whatsapp:+12065550100", "+1206001234", "+12060012345", "+44123"):
-        with pytest.raises(InvalidPhoneNumber):
-            text_in(service, "STOP", contact=impossible)
+
+
+@pytest.mark.parametrize(
+    ("received", "key"),
+    [
+        ("whatsapp:+12065550111", "+12065550111"),  # a channel prefix is not the number
+        ("+1206001234", "+1206001234"),  # too short for North America
+        ("+12060012345", "+12060012345"),  # an exchange starting with 0
+        ("+99912345", "99912345"),  # an unassigned country code, 8 digits: a short sender
+        ("+999123456789", "+999123456789"),
+        ("+44123", "44123"),
+        ("12345", "12345"),  # a short code
+        ("+" + "9" * 25, None),  # longer than any number: a digest key that fits String(20)
+    ],
+)
+def test_a_carrier_number_of_any_shape_is_recorded_and_its_stop_kept(
+    service: ConsentService, database: Database, received: str, key: str | None
+) -> None:
+    outcome = text_in(service, "STOP", contact=received)
+    assert outcome.changed and not outcome.status.can_send
+    stored = outcome.status.phone
+    assert stored == key if key is not None else len(stored) <= 20
+    with database.read() as conn:
+        row = conn.execute(
+            text("SELECT contact, contact_received, sender_received FROM consent_events")
+        ).one()
+        status = conn.execute(text("SELECT status FROM consent")).scalar_one()
+    assert tuple(row) == (stored, received, SENDER) and status == "opted_out"
+    # Another shape of the same number is the same contact: its START undoes the STOP.
+    again = text_in(service, "START", contact=" " + received.replace("+", "+ ", 1))
+    assert again.status.phone == stored and again.status.can_send

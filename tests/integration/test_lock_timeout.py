@@ -21,7 +21,8 @@ def test_a_held_lock_ends_in_database_unavailable(database_url: str) -> None:
     database = Database(database_url, busy_timeout_ms=1000)
     service = ConsentService(database, TextDecider())
     service.opt_out(CONTACT, None, Actor(Source.AGENT, "U1"))  # the contact's row exists
-    message = InboundMessage("twilio", "SMlock", CONTACT, "+12065550199", "STOP", datetime.now(UTC))
+    sid = "SM" + "1" * 32
+    message = InboundMessage("twilio", sid, CONTACT, "+12065550199", "STOP", datetime.now(UTC))
     other = create_engine(database_url)
     with other.connect() as holder:
         if database.dialect == "sqlite":

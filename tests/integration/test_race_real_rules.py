@@ -38,7 +38,7 @@ def test_stop_and_start_from_many_threads(service: ConsentService) -> None:
         barrier.wait()
         for i in range(worker, len(words), 8):
             message = InboundMessage(
-                "twilio", f"SMrace{i:04d}", CONTACT, SENDER, words[i], datetime.now(UTC)
+                "twilio", f"SM{i:032x}", CONTACT, SENDER, words[i], datetime.now(UTC)
             )
             service.receive_message(message)
 

@@ -184,7 +184,7 @@ def test_agent_cannot_opt_in_a_contacts_own_stop(ledger: Invoke, env: dict[str, 
     services = build_services(settings)
     try:
         services.consent.receive_message(
-            InboundMessage("twilio", "SM1", CONTACT, SENDER, "STOP", datetime.now(UTC))
+            InboundMessage("twilio", "SM" + "1" * 32, CONTACT, SENDER, "STOP", datetime.now(UTC))
         )
     finally:
         services.close()
