@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import sys
 import unicodedata
 from functools import cache
 from itertools import compress, repeat
@@ -142,36 +143,41 @@ def postgres_number_cell(column: str) -> str:
 def postgres_formula_pattern() -> str:
     """`^[blanks]*[triggers]` for PostgreSQL's regular expressions, from is_blank/is_trigger.
 
-    Built once per process from every code point (a few tenths of a second).
+    Built once per process from every code point; each pass runs in C (map, compress, find),
+    so it takes a tenth of a second and a few megabytes.
     """
-    points = range(0x110000)
-    categories = list(map(unicodedata.category, map(chr, points)))
-    blank = bytearray(map(BLANK_CATEGORIES.__contains__, categories))
-    # Named fillers are few; each step runs in C but for the few found.
-    letters = list(compress(points, map(("Lo", "So").__contains__, categories)))
+    points = range(sys.maxunicode + 1)
+    kinds = bytearray(map(_KIND.get, map(unicodedata.category, map(chr, points)), repeat(0)))
+    # Letters and symbols are blank only when named fillers or blanks: few, looked at alone.
+    letters = list(compress(points, map(_MAYBE.__eq__, kinds)))
     names = map(unicodedata.name, map(chr, letters), repeat(""))
     for cp in compress(letters, map(_NAMED_BLANK.search, names)):
-        blank[cp] = 1
+        kinds[cp] = _BLANK
     # PostgreSQL text holds neither NUL nor surrogates, and its patterns refuse them.
-    blank[0] = 0
-    blank[0xD800:0xE000] = bytes(0xE000 - 0xD800)
-    folded = [
-        cp
-        for cp in compress(points, map(unicodedata.decomposition, map(chr, points)))
-        if not blank[cp] and is_trigger(chr(cp))
-    ]
-    triggers = sorted({ord(char) for char in TRIGGERS + LEADING_TRIGGERS} | set(folded))
-    return f"^[{_ranges(list(compress(points, blank)))}]*[{_ranges(triggers)}]"
+    kinds[0] = 0
+    kinds[0xD800:0xE000] = bytes(0xE000 - 0xD800)
+    folded = compress(points, map(unicodedata.decomposition, map(chr, points)))
+    triggers = {ord(char) for char in TRIGGERS + LEADING_TRIGGERS}
+    triggers.update(cp for cp in folded if kinds[cp] != _BLANK and is_trigger(chr(cp)))
+    marks = bytearray(len(kinds))
+    for cp in triggers:
+        marks[cp] = _BLANK
+    return f"^[{_ranges(kinds)}]*[{_ranges(marks)}]"
 
 
-def _ranges(points: list[int]) -> str:
-    parts, start = [], None
-    for index, cp in enumerate(points):
-        if start is None:
-            start = cp
-        if index + 1 == len(points) or points[index + 1] != cp + 1:
-            parts.append(_escape(start) if start == cp else f"{_escape(start)}-{_escape(cp)}")
-            start = None
+_BLANK, _MAYBE = 1, 2
+_KIND = {**dict.fromkeys(BLANK_CATEGORIES, _BLANK), "Lo": _MAYBE, "So": _MAYBE}
+
+
+def _ranges(flags: bytearray) -> str:
+    """The code points flagged _BLANK as a bracket expression's ranges."""
+    parts, start = [], flags.find(_BLANK)
+    while start >= 0:
+        end = flags.find(bytes([0]), start)  # any other value ends the run too
+        end = min(x for x in (end, flags.find(_MAYBE, start), len(flags)) if x >= 0)
+        last = end - 1
+        parts.append(_escape(start) if start == last else f"{_escape(start)}-{_escape(last)}")
+        start = flags.find(_BLANK, end)
     return "".join(parts)
 
 
