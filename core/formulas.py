@@ -143,41 +143,54 @@ def postgres_number_cell(column: str) -> str:
 def postgres_formula_pattern() -> str:
     """`^[blanks]*[triggers]` for PostgreSQL's regular expressions, from is_blank/is_trigger.
 
-    Built once per process from every code point; each pass runs in C (map, compress, find),
-    so it takes a tenth of a second and a few megabytes.
+    Built once per process; each pass runs in C (map, compress, find). Planes 4 to 13, 15 and
+    16 hold only unassigned and private-use code points (blank), so only planes 0-3 and 14 are
+    walked (tests/unit/test_formulas.py checks that of the running Python's Unicode data).
     """
-    points = range(sys.maxunicode + 1)
-    kinds = bytearray(map(_KIND.get, map(unicodedata.category, map(chr, points)), repeat(0)))
+    kinds = bytearray([_BLANK]) * (sys.maxunicode + 1)
+    for plane in SCANNED_PLANES:
+        kinds[plane.start : plane.stop] = bytes(
+            map(_KIND.get, map(unicodedata.category, map(chr, plane)), repeat(0))
+        )
     # Letters and symbols are blank only when named fillers or blanks: few, looked at alone.
-    letters = list(compress(points, map(_MAYBE.__eq__, kinds)))
-    names = map(unicodedata.name, map(chr, letters), repeat(""))
-    for cp in compress(letters, map(_NAMED_BLANK.search, names)):
-        kinds[cp] = _BLANK
+    for run in re.finditer(bytes([_MAYBE]) + b"+", kinds):
+        names = "\n".join(map(unicodedata.name, map(chr, range(*run.span())), repeat("")))
+        for word in ("FILLER", "BLANK"):  # str.find is fast; each rare find is checked alone
+            at = names.find(word)
+            while at >= 0:
+                start = names.rfind("\n", 0, at) + 1
+                end = names.find("\n", at)
+                if _NAMED_BLANK.search(names[start : end if end >= 0 else len(names)]):
+                    kinds[run.start() + names.count("\n", 0, start)] = _BLANK
+                at = names.find(word, at + 1)
     # PostgreSQL text holds neither NUL nor surrogates, and its patterns refuse them.
     kinds[0] = 0
     kinds[0xD800:0xE000] = bytes(0xE000 - 0xD800)
-    folded = compress(points, map(unicodedata.decomposition, map(chr, points)))
     triggers = {ord(char) for char in TRIGGERS + LEADING_TRIGGERS}
-    triggers.update(cp for cp in folded if kinds[cp] != _BLANK and is_trigger(chr(cp)))
+    for plane in SCANNED_PLANES:
+        folded = compress(plane, map(unicodedata.decomposition, map(chr, plane)))
+        triggers.update(cp for cp in folded if kinds[cp] != _BLANK and is_trigger(chr(cp)))
     marks = bytearray(len(kinds))
     for cp in triggers:
         marks[cp] = _BLANK
     return f"^[{_ranges(kinds)}]*[{_ranges(marks)}]"
 
 
+SCANNED_PLANES = (range(0, 0x40000), range(0xE0000, 0xF0000))
 _BLANK, _MAYBE = 1, 2
 _KIND = {**dict.fromkeys(BLANK_CATEGORIES, _BLANK), "Lo": _MAYBE, "So": _MAYBE}
+_BLANK_ONLY = bytes(int(value == _BLANK) for value in range(256))  # for bytearray.translate
 
 
 def _ranges(flags: bytearray) -> str:
     """The code points flagged _BLANK as a bracket expression's ranges."""
+    flags = flags.translate(_BLANK_ONLY)
     parts, start = [], flags.find(_BLANK)
     while start >= 0:
-        end = flags.find(bytes([0]), start)  # any other value ends the run too
-        end = min(x for x in (end, flags.find(_MAYBE, start), len(flags)) if x >= 0)
-        last = end - 1
+        end = flags.find(0, start)
+        last = (end if end >= 0 else len(flags)) - 1
         parts.append(_escape(start) if start == last else f"{_escape(start)}-{_escape(last)}")
-        start = flags.find(_BLANK, end)
+        start = flags.find(_BLANK, last + 1)
     return "".join(parts)
 
 

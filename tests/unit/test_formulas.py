@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from core.formulas import (
     BLANK_CATEGORIES,
+    SCANNED_PLANES,
     formula_quote,
     is_blank,
     is_e164,
@@ -104,3 +105,13 @@ def test_the_postgresql_pattern_covers_every_blank_and_trigger() -> None:
         for trigger in TRIGGERS:
             assert pattern.match(blank + trigger), repr(blank + trigger)
         assert not pattern.match(blank + "a"), repr(blank)
+
+
+def test_the_planes_the_pattern_does_not_walk_hold_only_blanks() -> None:
+    # postgres_formula_pattern() takes planes 4-13, 15 and 16 as blank without walking them.
+    walked = set().union(*(set(plane) for plane in SCANNED_PLANES))
+    for start in range(0, sys.maxunicode + 1, 0x10000):
+        if start in walked:
+            continue
+        plane = map(chr, range(start, start + 0x10000))
+        assert all(map(is_blank, plane)), f"plane {start >> 16} holds a visible character"
