@@ -106,7 +106,8 @@ SQLITE_CELLS = (
         [
             f"{sqlite_number_quote('contact')}, contact",
             _SCOPE,
-            f"{sqlite_number_quote('scope_key')}, {_SQLITE_SENDER}",  # '*' is never quoted
+            f"CASE WHEN scope_key <> '{ACCOUNT}' THEN {sqlite_number_quote('scope_key')} END, "
+            f"{_SQLITE_SENDER}",
             "source",
             _sqlite_free("actor"),
             # SQLAlchemy stores a time on SQLite as naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff';

@@ -98,7 +98,7 @@ def sqlite_quote(column: str) -> str:
     # rest of printable ASCII too. Only a cell opening with a blank or non-ASCII asks Python.
     first = f"unicode({column})"
     return (
-        f"CASE WHEN {first} BETWEEN 65 AND 126 OR {column} IS NULL THEN NULL "
+        f"CASE WHEN {column} IS NULL OR {first} BETWEEN 65 AND 126 THEN NULL "
         f"WHEN {first} IN ({_codes(TRIGGERS + LEADING_TRIGGERS)}) THEN '{QUOTE * 2}' "
         f"WHEN {first} BETWEEN 33 AND 126 THEN NULL "
         f"ELSE {SQLITE_FUNCTION}({column}) END"
@@ -107,10 +107,11 @@ def sqlite_quote(column: str) -> str:
 
 def sqlite_number_quote(column: str) -> str:
     """SQL giving `'` or NULL for a number column, as neutralise_number does."""
-    e164 = (
-        f"length({column}) BETWEEN 3 AND 16 AND {column} GLOB '+[1-9][0-9]*' "
-        f"AND substr({column}, 2) NOT GLOB '*[^0-9]*'"
-    )
+    # '+' || CAST(x AS INTEGER) gives x back only for '+' and ASCII digits without a leading
+    # zero (the cast stops at anything else); the range makes it 2 to 15 digits. Two casts
+    # cost less than one GLOB.
+    number = f"CAST({column} AS INTEGER)"
+    e164 = f"'+' || {number} = {column} AND {number} BETWEEN 10 AND {10**15 - 1}"
     return f"CASE WHEN {e164} THEN NULL ELSE {sqlite_quote(column)} END"
 
 

@@ -324,3 +324,29 @@ def test_a_channel_goes_out_only_when_slack_says_it_is_not_shared(
             assert destination.channel_id == CHANNEL and not destination.private
     finally:
         server.close()
+
+
+NUMBERS = [
+    ("+12065550100", "+12065550100"), ("+99912345", "+99912345"), ("+123456789012345",
+    "+123456789012345"), ("22395", "22395"), ("+12", "+12"), ("+1", "'+1"), ("+0123", "'+0123"),
+    ("+1234567890123456", "'+1234567890123456"), ("+١٢٠٦٥٥٥٠١٠٠", "'+١٢٠٦٥٥٥٠١٠٠"),
+    (" +12065550100", "' +12065550100"), ("\u200b+12065550100", "'\u200b+12065550100"),
+    ("+1(5)=HYPERLINK(1)", "'+1(5)=HYPERLINK(1)"), ("-12065550100", "'-12065550100"),
+    ("+12065550100 ", "'+12065550100 "), ("+9999999999999999", "'+9999999999999999"),
+    ("@12065550100", "'@12065550100"), ("=12065550100", "'=12065550100"),
+]  # fmt: skip
+
+
+def test_only_exact_e164_numbers_are_exempt_in_the_number_columns(database: Database) -> None:
+    # The number columns hold 20 characters; the reason column gets the same texts.
+    fill(
+        database,
+        [{"contact": stored, "scope_key": stored, "reason": stored} for stored, _ in NUMBERS],
+    )
+    rows = {out[0]: out for out in read_back(b"".join(CsvExport(database)))}
+    assert [list(row) for row in list(export_optouts(database))[1:]] == list(rows.values())
+    for stored, expected in NUMBERS:
+        out = rows[expected]
+        assert out[2] == expected, f"sender {stored!r}"
+        # The reason is free text: a number-like reason gets no exemption.
+        assert out[9] == ("'" + stored if runs_as_formula(stored) else stored)
