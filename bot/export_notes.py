@@ -17,12 +17,16 @@ log = logging.getLogger("bot.commands.export")
 MAX_NOTES = 3  # a response_url takes 5 posts in 30 minutes; one is kept for a failure
 
 
-def failure_text(exc: Exception, channel: str) -> str:
+def failure_text(exc: Exception, channel: str, *, private: bool = False) -> str:
     """What went wrong and what to do, in an agent's words."""
     if isinstance(exc, DatabaseUnavailable):
         return "the consent ledger could not be read. Try again in a few minutes."
     if isinstance(exc, StoplineError):
         return f"{exc.message}."
+    if isinstance(exc, SlackApiError) and private:
+        # The bot's own direct message: no invitation helps; Slack's word is all there is.
+        error = str(exc.response.get("error", "unknown_error"))
+        return f"Slack refused the file in stopline's direct message with you (`{error}`)."
     if isinstance(exc, SlackApiError | UploadFailed):
         return refusal_text(exc, channel)
     if isinstance(exc, OSError):

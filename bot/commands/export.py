@@ -190,7 +190,7 @@ def run_export(
         if destination is None:  # Slack failed before saying where the file could go
             tell_caller(respond, f":warning: The opt-out export failed: {failure_text(exc, '')}")
         else:
-            text = failure_text(exc, destination.channel_id)
+            text = failure_text(exc, destination.channel_id, private=destination.private)
             tell_failure(client, respond, destination, f"<@{user}>", text)
     finally:
         if path is not None:

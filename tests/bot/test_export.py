@@ -387,4 +387,5 @@ def test_a_failure_of_a_private_export_is_told_in_the_direct_message(slack: Slac
     assert [post.params["channel"] for post in posts] == [AGENT_DM]
     text = posts[0].params["text"]
     assert text.startswith(":warning: The opt-out export you asked for failed:")
-    assert "Nothing was posted." in text
+    assert "Slack refused the file in stopline's direct message with you (`is_archived`)" in text
+    assert "Nothing was posted." in text and "/invite" not in text
