@@ -255,6 +255,8 @@ class CsvExport:
             # queries) would cut a long export off. And UTF-8 whatever the server's default.
             cursor.execute("SET LOCAL statement_timeout = 0")
             cursor.execute("SET LOCAL client_encoding = 'UTF8'")
+            # The formula pattern's backslashes are the pattern's own, whatever the server says.
+            cursor.execute("SET LOCAL standard_conforming_strings = on")
             with cursor.copy(query) as copy:
                 yield HEADER_LINE
                 # Each row arrives as one message; they are gathered in one buffer (holding
