@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from core.config import Settings
 from core.model import Actor, Source
 from tests.bot.conftest import MakeSlack
 from tests.bot.fakeslack import FakeSlack, ordinary_channel
@@ -251,3 +252,17 @@ def test_to_takes_only_channel(with_optout: MakeSlack, text: str) -> None:
     answer = export(slack, text)
     assert answer.startswith(":warning:") and "to=channel" in answer
     nothing_left_the_ledger(slack.fake)
+
+
+@pytest.mark.parametrize(
+    ("raw", "users"),
+    [("U01,U02", ["U01", "U02"]), (" U01  U02 ", ["U01", "U02"]), ('["U01"]', ["U01"]), ("", [])],
+)
+def test_export_users_are_read_in_the_opt_in_forms(
+    monkeypatch: pytest.MonkeyPatch, raw: str, users: list[str]
+) -> None:
+    monkeypatch.setenv("STOPLINE_SLACK_EXPORT_USERS", raw)
+    monkeypatch.setenv("STOPLINE_SLACK_EXPORT_USERGROUP", "S0EXPORT")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.slack_export_users == users
+    assert settings.slack_export_usergroup == "S0EXPORT"
