@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 
 from bench.common import POSTGRES_URL, heading, interleave, postgres_schema, ratio_line
 from core.config import Settings
-from core.export import POSTGRES_COLUMNS
+from core.export import postgres_columns
 from stopline.bootstrap import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -286,7 +286,7 @@ def bench_postgresql(scratch: Path, optouts: int, runs: int) -> None:
             env["PGPASSWORD"] = str(where.password)
         # The very query stopline's COPY runs: the difference is the client alone.
         copy = (
-            f"\\copy (SELECT {POSTGRES_COLUMNS} FROM consent WHERE status = 'opted_out' "
+            f"\\copy (SELECT {postgres_columns()} FROM consent WHERE status = 'opted_out' "
             f"{ORDER}) TO STDOUT WITH (FORMAT csv)"
         )
         psql_command = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",

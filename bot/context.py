@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from bot.permissions import ExportPolicy, OptinPolicy
 from core.config import Settings
 from core.model import Actor, Source
 from core.services import ConsentService
 
-if TYPE_CHECKING:
-    from bot.permissions import OptinPolicy
-
 
 @dataclass
 class BotContext:
-    """Settings, the consent service and who may opt contacts back in."""
+    """Settings, the consent service, who may opt contacts back in and who may export."""
 
     settings: Settings
     consent: ConsentService
     policy: OptinPolicy
+    exports: ExportPolicy | None = None  # built from the settings and `policy` when not given
+
+    def __post_init__(self) -> None:
+        if self.exports is None:
+            self.exports = ExportPolicy(self.settings, self.policy)
+
+    @property
+    def export_policy(self) -> ExportPolicy:
+        """Who may export the opted-out list."""
+        assert self.exports is not None  # set by __post_init__
+        return self.exports
 
 
 def agent(team_id: str | None, user_id: str) -> Actor:

@@ -21,8 +21,10 @@ USAGE = {
         "`/consent PHONE` shows a contact's status card.\nExample: `/consent (206) 555-0100`"
     ),
     "/optout-export": (
-        "`/optout-export [since=YYYY-MM-DD] [sender=PHONE]` posts the opted-out list as a CSV "
-        "file in this channel.\nExample: `/optout-export since=2026-01-01 sender=+14155550123`"
+        "`/optout-export [since=YYYY-MM-DD] [sender=PHONE] [to=channel]` sends you the "
+        "opted-out list as a CSV file in a direct message; `to=channel` posts it in this "
+        "channel instead (never in one shared with another workspace).\n"
+        "Example: `/optout-export since=2026-01-01 sender=+14155550123`"
     ),
 }
 

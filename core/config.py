@@ -59,10 +59,12 @@ class Settings(BaseSettings):
     slack_optin_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
     slack_optin_usergroup: str | None = None
     slack_optin_cache_seconds: float = 60.0
+    slack_export_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    slack_export_usergroup: str | None = None
     slack_teams: Annotated[list[str], NoDecode] = Field(default_factory=list)
     slack_export_progress_seconds: float = 15.0
 
-    @field_validator("slack_optin_users", "slack_teams", mode="before")
+    @field_validator("slack_optin_users", "slack_export_users", "slack_teams", mode="before")
     @classmethod
     def _id_list(cls, value: object) -> object:
         # Accept a JSON list or the plain "U01,U02" an operator would type.

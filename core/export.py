@@ -21,6 +21,15 @@ from sqlalchemy.exc import DBAPIError
 
 from core.db import Database
 from core.errors import InvalidInput
+from core.formulas import (
+    neutralise,
+    neutralise_number,
+    postgres_cell,
+    postgres_number_cell,
+    register_sqlite,
+    sqlite_number_quote,
+    sqlite_quote,
+)
 from core.model import ACCOUNT, Scope, Status
 from core.tables import consent
 
@@ -28,14 +37,6 @@ EXPORT_HEADER = (
     "phone", "scope", "sender", "opted_out_by", "actor", "at",
     "message_text", "keyword", "rule", "reason",
 )  # fmt: skip
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(cell: str | None) -> str:
-    """A free-text cell that a spreadsheet will not run as a formula (OWASP's CSV advice)."""
-    if not cell:
-        return ""
-    return "'" + cell if cell.startswith(_FORMULA_PREFIXES) else cell
 
 
 def check_window(since: datetime | None, until: datetime | None) -> None:
@@ -75,9 +76,9 @@ def export_optouts(
         for row in result:
             account = row.scope_key == ACCOUNT
             yield (
-                row.contact,
+                neutralise_number(row.contact),
                 Scope.ACCOUNT.value if account else Scope.SENDER.value,
-                "" if account else row.scope_key,
+                "" if account else neutralise_number(row.scope_key),
                 row.source or "",
                 neutralise(row.actor),
                 row.since.isoformat(),
@@ -103,25 +104,26 @@ _SCOPE = (
 # commas, and the few rows with a cell that csv.writer would quote (one holding a comma, a
 # quote, CR or LF) are found with bytes.find and quoted cell by cell.
 _SEPARATOR = b"\xff"
-_SQLITE_FORMULA = "unicode({0}) IN (" + ", ".join(str(ord(c)) for c in _FORMULA_PREFIXES) + ")"
 
 
 def _sqlite_free(column: str) -> str:
     """neutralise() in SQL: a quote before the cell (NULL is printed as nothing)."""
-    return f"CASE WHEN {_SQLITE_FORMULA.format(column)} THEN '''' END, {column}"
+    return f"{sqlite_quote(column)}, {column}"
 
 
 _SQLITE_FORMAT = " || X'FF' || ".join(
     # phone, scope, sender, opted_out_by, actor, at, message_text, keyword, rule, reason
-    ["'%s'", "'%s'", "'%s'", "'%s'", "'%s%s'", "'%s+00:00'", *["'%s%s'"] * 4]
+    ["'%s%s'", "'%s'", "'%s%s'", "'%s'", "'%s%s'", "'%s+00:00'", *["'%s%s'"] * 4]
 )
+_SQLITE_SENDER = f"CASE WHEN scope_key = '{ACCOUNT}' THEN NULL ELSE scope_key END"
 SQLITE_CELLS = (
     f"printf({_SQLITE_FORMAT}, "
     + ", ".join(
         [
-            "contact",
+            f"{sqlite_number_quote('contact')}, contact",
             _SCOPE,
-            f"CASE WHEN scope_key = '{ACCOUNT}' THEN NULL ELSE scope_key END",
+            f"CASE WHEN scope_key <> '{ACCOUNT}' THEN {sqlite_number_quote('scope_key')} END, "
+            f"{_SQLITE_SENDER}",
             "source",
             _sqlite_free("actor"),
             # SQLAlchemy stores a time on SQLite as naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff';
@@ -178,35 +180,27 @@ def _check_cells(rows: list[bytes]) -> None:
             raise ValueError(f"the ledger holds text that is not UTF-8: {row[:60]!r}")
 
 
-_POSTGRES_FORMULA = ", ".join(f"chr({ord(c)})" for c in _FORMULA_PREFIXES)
-
-
-def _postgres_free_cell(column: str) -> str:
-    """neutralise() of a free-text cell (COPY does the quoting)."""
-    return (
-        f"NULLIF(CASE WHEN left({column}, 1) IN ({_POSTGRES_FORMULA}) THEN '''' || {column} "
-        f"ELSE {column} END, '')"
+def postgres_columns() -> str:
+    """The export's cells as PostgreSQL expressions, formulas neutralised (COPY quotes them)."""
+    # COPY writes NULL as an empty cell but an empty string as "", where csv.writer writes
+    # nothing for both: every empty cell goes out as NULL.
+    return ", ".join(
+        [
+            postgres_number_cell("contact"),
+            _SCOPE,
+            f"CASE WHEN scope_key = '{ACCOUNT}' THEN NULL ELSE "
+            f"{postgres_number_cell('scope_key')} END",
+            "NULLIF(source, '')",
+            postgres_cell("actor"),
+            "to_char(since AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
+            "date_trunc('second', since) = since THEN '' ELSE to_char(since AT TIME ZONE 'UTC', "
+            "'.US') END || '+00:00'",
+            postgres_cell("message_text"),
+            postgres_cell("keyword"),
+            postgres_cell("rule"),
+            postgres_cell("reason"),
+        ]
     )
-
-
-# COPY writes NULL as an empty cell but an empty string as "", where csv.writer writes
-# nothing for both: every empty cell goes out as NULL.
-POSTGRES_COLUMNS = ", ".join(
-    [
-        "NULLIF(contact, '')",
-        _SCOPE,
-        f"CASE WHEN scope_key = '{ACCOUNT}' THEN NULL ELSE NULLIF(scope_key, '') END",
-        "NULLIF(source, '')",
-        _postgres_free_cell("actor"),
-        "to_char(since AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
-        "date_trunc('second', since) = since THEN '' ELSE to_char(since AT TIME ZONE 'UTC', "
-        "'.US') END || '+00:00'",
-        _postgres_free_cell("message_text"),
-        _postgres_free_cell("keyword"),
-        _postgres_free_cell("rule"),
-        _postgres_free_cell("reason"),
-    ]
-)
 
 
 class CsvExport:
@@ -253,6 +247,7 @@ class CsvExport:
         query = (
             f"SELECT CAST({SQLITE_CELLS} AS BLOB) FROM consent WHERE {' AND '.join(where)} {_ORDER}"
         )
+        register_sqlite(driver)  # for the few cells the SQL leaves to core.formulas
         cursor = driver.cursor()
         try:
             # Separators and CAST AS BLOB assume UTF-8, which every ledger stopline makes uses.
@@ -279,12 +274,14 @@ class CsvExport:
             where.append(sql.SQL("scope_key IN ({}, {})").format(self.sender, ACCOUNT))
         query = sql.SQL(
             "COPY (SELECT {} FROM consent WHERE {} {}) TO STDOUT WITH (FORMAT csv)"
-        ).format(sql.SQL(POSTGRES_COLUMNS), sql.SQL(" AND ").join(where), sql.SQL(_ORDER))
+        ).format(sql.SQL(postgres_columns()), sql.SQL(" AND ").join(where), sql.SQL(_ORDER))
         with driver.cursor() as cursor:
             # A COPY is one statement: the session's limit (meant for the hook's short
             # queries) would cut a long export off. And UTF-8 whatever the server's default.
             cursor.execute("SET LOCAL statement_timeout = 0")
             cursor.execute("SET LOCAL client_encoding = 'UTF8'")
+            # The formula pattern's backslashes are the pattern's own, whatever the server says.
+            cursor.execute("SET LOCAL standard_conforming_strings = on")
             with cursor.copy(query) as copy:
                 yield HEADER_LINE
                 # Each row arrives as one message; they are gathered in one buffer (holding

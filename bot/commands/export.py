@@ -1,4 +1,10 @@
-"""/optout-export [since=YYYY-MM-DD] [sender=PHONE]: the opted-out list as a CSV file."""
+"""/optout-export [since=YYYY-MM-DD] [sender=PHONE] [to=channel]: the opted-out list as a CSV file.
+
+Only agents with the export right (bot.permissions.ExportPolicy) get it, checked on every
+command; the file goes to the requester's direct message with the bot, or with `to=channel`
+into the command's channel when that is not shared with another workspace (bot.delivery).
+Every export, refused, delivered or failed, is logged with who asked and where it went.
+"""
 
 from __future__ import annotations
 
@@ -20,13 +26,14 @@ from slack_sdk.errors import SlackApiError
 
 from bot.args import UsageError, parse, parse_date, sender_option
 from bot.context import BotContext, agent
-from bot.files import UploadFailed, refusal_text, upload_file
+from bot.delivery import Destination, NotDelivered, direct_message, unshared_channel
+from bot.export_notes import Progress, failure_text, tell_caller, tell_failure
+from bot.files import UploadFailed, upload_file
 from bot.replies import usage_problem
 from bot.text import number
-from core.errors import DatabaseUnavailable, StoplineError
+from core.errors import StoplineError
 
 log = logging.getLogger(__name__)
-MAX_NOTES = 3  # a response_url takes 5 posts in 30 minutes; one is kept for a failure
 RUNNING_AT_ONCE = 2  # each export holds one of Bolt's 10 listener threads until it is posted
 
 
@@ -36,6 +43,7 @@ class Filters:
 
     since: date | None = None
     sender: str | None = None  # E.164 or a short code
+    to_channel: bool = False  # post in the command's channel instead of a direct message
 
     def start(self) -> datetime | None:
         """The start of the `since` day in UTC."""
@@ -58,11 +66,25 @@ class Filters:
 
 def parse_filters(text: str | None, region: str) -> Filters:
     """The command's options; UsageError or InvalidPhoneNumber says what was wrong."""
-    arguments = parse(text, options={"since", "sender"}, phone=False, region=region)
+    arguments = parse(text, options={"since", "sender", "to"}, phone=False, region=region)
     if arguments.rest:
-        raise UsageError(f'unexpected "{arguments.rest}": the export takes only since= and sender=')
+        raise UsageError(
+            f'unexpected "{arguments.rest}": the export takes only since=, sender= and to='
+        )
     since = arguments.options.get("since")
-    return Filters(parse_date(since, "since") if since else None, sender_option(arguments, region))
+    to = arguments.options.get("to", "me").strip().lower()
+    if to not in ("me", "channel"):
+        raise UsageError(f"`to={arguments.options['to']}` is not a place: write `to=channel`")
+    return Filters(
+        parse_date(since, "since") if since else None,
+        sender_option(arguments, region),
+        to_channel=to == "channel",
+    )
+
+
+def refusal(ctx: BotContext) -> str:
+    """What an agent without the export right is told."""
+    return f":lock: No export was made. {ctx.export_policy.explain()}"
 
 
 def register(app: App, ctx: BotContext) -> None:
@@ -71,6 +93,14 @@ def register(app: App, ctx: BotContext) -> None:
 
     @app.command("/optout-export")
     def optout_export(ack: Any, command: dict[str, Any], client: WebClient, respond: Any) -> None:
+        user = command["user_id"]
+        # Known without Slack (a listed user, no user group, or its members cached): answered
+        # in the ack. A user group look-up may take longer than Slack's 3 s: after the ack.
+        allowed = ctx.export_policy.known(user)
+        if allowed is False:
+            _log_refusal(command)
+            ack(text=refusal(ctx), response_type="ephemeral")
+            return
         try:
             filters = parse_filters(command.get("text"), ctx.consent.region)
         except StoplineError as exc:
@@ -82,29 +112,54 @@ def register(app: App, ctx: BotContext) -> None:
             return
         try:
             wanted = ", ".join(filters.words())
+            where = (
+                "The file will be posted in this channel if it is not shared with another "
+                "workspace."
+                if filters.to_channel
+                else "stopline will send you the file in a direct message."
+            )
             ack(
-                text=f"Building the export of opted-out contacts ({wanted}). The file will be "
-                "posted in this channel.",
+                text=f"Building the export of opted-out contacts ({wanted}). {where}",
                 response_type="ephemeral",
             )
             # Bolt has sent the ack; the rest runs on in its listener thread.
+            if allowed is None and not ctx.export_policy.allows(user):
+                _log_refusal(command)
+                respond(text=refusal(ctx), response_type="ephemeral", replace_original=False)
+                return
             run_export(ctx, client, respond, command, filters)
         finally:
             slots.release()
 
 
+def _log_refusal(command: dict[str, Any]) -> None:
+    who = agent(command.get("team_id"), command["user_id"]).name
+    log.warning(
+        "opt-out export refused: %s has no export right (asked in %s: %r)",
+        who, command.get("channel_id"), (command.get("text") or "")[:200],
+    )  # fmt: skip
+
+
 def run_export(
     ctx: BotContext, client: WebClient, respond: Any, command: dict[str, Any], filters: Filters
 ) -> None:
-    """Write the CSV to a temporary file, post it in the channel; any failure is told there."""
+    """Find where the file may go, write the CSV to a temporary file and upload it there.
+
+    Any failure is told where the file would have gone (or to the caller alone).
+    """
     channel, user = command["channel_id"], command["user_id"]
     who, wanted = agent(command.get("team_id"), user).name, "; ".join(filters.words())
     started = time.monotonic()
     path: Path | None = None
+    destination: Destination | None = None
     try:
+        destination = (
+            unshared_channel(client, channel) if filters.to_channel
+            else direct_message(client, user)
+        )  # fmt: skip
         handle, name = tempfile.mkstemp(prefix="stopline-optouts-", suffix=".csv")
         path = Path(name)
-        with _Progress(respond, ctx.settings.slack_export_progress_seconds) as progress:
+        with Progress(respond, ctx.settings.slack_export_progress_seconds) as progress:
             with open(handle, "w", newline="", encoding="utf-8") as out:
                 rows = ctx.consent.export_optouts(filters.start(), filters.sender)
                 count = write_csv(rows, out, progress)
@@ -116,25 +171,33 @@ def run_export(
                 path,
                 filename=filters.filename(today),
                 title=f"Opted-out contacts {today.isoformat()}",
-                channel_id=channel,
+                channel_id=destination.channel_id,
                 initial_comment=" · ".join([*comment, f"requested by <@{user}>"]),
                 sent=progress.uploaded,
             )
         took = time.monotonic() - started
         log.info(
-            "opt-out export by %s (%s): %d rows in %s, %.1f s", who, wanted, count, channel, took
-        )
+            "opt-out export by %s (%s): %d rows delivered to %s (asked in %s), %.1f s",
+            who, wanted, count, destination.words(), channel, took,
+        )  # fmt: skip
+    except NotDelivered as exc:  # nothing was built: only the caller hears why
+        log.warning("opt-out export by %s (%s) refused in %s: %s", who, wanted, channel, exc)
+        tell_caller(respond, f":lock: No export was made: {exc.message}")
     except Exception as exc:  # after the ack nobody else would tell the agent: say it plainly
         known = isinstance(exc, StoplineError | SlackApiError | UploadFailed | OSError)
         level = logging.WARNING if known else logging.ERROR
         log.log(level, "opt-out export by %s (%s) failed: %s", who, wanted, exc, exc_info=not known)
-        tell_failure(client, respond, channel, f"<@{user}>", failure_text(exc, channel))
+        if destination is None:  # Slack failed before saying where the file could go
+            tell_caller(respond, f":warning: The opt-out export failed: {failure_text(exc, '')}")
+        else:
+            text = failure_text(exc, destination.channel_id, private=destination.private)
+            tell_failure(client, respond, destination, f"<@{user}>", text)
     finally:
         if path is not None:
             path.unlink(missing_ok=True)
 
 
-def write_csv(rows: Iterable[Sequence[str]], out: IO[str], progress: _Progress) -> int:
+def write_csv(rows: Iterable[Sequence[str]], out: IO[str], progress: Progress) -> int:
     """Write the header and rows as they come from the database; return the number of data rows."""
     writer = csv.writer(out)
     count = -1  # the first row is the header
@@ -143,81 +206,3 @@ def write_csv(rows: Iterable[Sequence[str]], out: IO[str], progress: _Progress) 
         count += 1
         progress.rows = count
     return max(count, 0)
-
-
-def failure_text(exc: Exception, channel: str) -> str:
-    """What went wrong and what to do, in an agent's words."""
-    if isinstance(exc, DatabaseUnavailable):
-        return "the consent ledger could not be read. Try again in a few minutes."
-    if isinstance(exc, StoplineError):
-        return f"{exc.message}."
-    if isinstance(exc, SlackApiError | UploadFailed):
-        return refusal_text(exc, channel)
-    if isinstance(exc, OSError):
-        return (
-            f"the stopline server could not write the file ({exc.strerror or exc}). Ask whoever "
-            "runs stopline to check its disk space."
-        )
-    return (
-        "stopline hit an unexpected error and logged it. Try again; if it fails again, ask "
-        "whoever runs stopline to check its log."
-    )
-
-
-def tell_failure(client: WebClient, respond: Any, channel: str, mention: str, text: str) -> None:
-    """Say in the channel that the export failed; if the bot cannot post there, tell the caller."""
-    message = f":warning: The opt-out export {mention} asked for failed: {text} Nothing was posted."
-    try:
-        client.chat_postMessage(channel=channel, text=message)
-        return
-    except Exception as exc:  # the channel may refuse the bot too; the caller must still hear
-        log.warning("could not post the export failure in %s: %s", channel, exc)
-    try:
-        answer = respond(text=message, response_type="ephemeral", replace_original=False)
-        if answer.status_code != 200:
-            log.error("could not tell the agent that the export failed: %s", answer.body)
-    except Exception:
-        log.exception("could not tell the agent that the export failed")
-
-
-class _Progress:
-    """Caller-only notes while a long export runs: every `every` seconds, at most MAX_NOTES."""
-
-    def __init__(self, respond: Any, every: float) -> None:
-        self.rows = self.sent = self.size = 0
-        self._respond = respond
-        self._every = every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name="optout-export-progress", daemon=True
-        )
-
-    def uploaded(self, sent: int) -> None:
-        """Bytes of the file sent so far."""
-        self.sent = sent
-
-    def text(self) -> str:
-        """Where the export is now."""
-        if self.size:
-            sent = f"{self.sent / 1e6:.1f} of {self.size / 1e6:.1f} MB sent"
-            return f"Still uploading the export ({self.rows:,} rows): {sent}."
-        return f"Still building the export: {self.rows:,} rows written so far."
-
-    def __enter__(self) -> _Progress:
-        if self._every > 0:
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        for _ in range(MAX_NOTES):
-            if self._stop.wait(self._every):
-                return
-            try:
-                self._respond(text=self.text(), response_type="ephemeral", replace_original=False)
-            except Exception as exc:  # a lost note must not stop the export
-                log.warning("could not post an export progress note: %s", exc)

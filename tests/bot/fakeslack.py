@@ -36,6 +36,8 @@ class FakeSlack:
         self.uploads: dict[str, bytes] = {}
         self.answers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
         self.usergroups: dict[str, list[str]] = {}
+        # conversations.info's answers by channel id; any other channel is an ordinary one.
+        self.conversations: dict[str, dict[str, Any]] = {}
         self.ws_url: str | None = None  # apps.connections.open's answer, for Socket Mode
         self._ids = itertools.count(1)
         self._changed = threading.Condition()
@@ -93,6 +95,17 @@ class FakeSlack:
             if group not in self.usergroups:
                 return {"ok": False, "error": "no_such_subteam"}
             return {"ok": True, "users": self.usergroups[group]}
+        if method == "conversations.open":
+            users = str(params.get("users", ""))
+            if not users or "," in users:  # stopline opens one person's DM, never a group
+                error = "invalid_user" if users else "users_list_not_supplied"
+                return {"ok": False, "error": error}
+            return {"ok": True, "channel": {"id": "D" + users.removeprefix("U")}}
+        if method == "conversations.info":
+            channel = str(params.get("channel", ""))
+            if channel in self.conversations:
+                return {"ok": True, "channel": self.conversations[channel]}
+            return {"ok": True, "channel": ordinary_channel(channel)}
         if method == "files.getUploadURLExternal":
             file_id = f"F{next(self._ids):08d}"
             return {"ok": True, "file_id": file_id, "upload_url": f"{self.url}/upload/{file_id}"}
@@ -107,6 +120,18 @@ class FakeSlack:
         if method == "apps.connections.open":
             return {"ok": True, "url": self.ws_url or "ws://127.0.0.1:9/"}
         return {"ok": True}
+
+
+def ordinary_channel(channel: str, **flags: Any) -> dict[str, Any]:
+    """conversations.info's `channel` for a channel of one workspace (flags override)."""
+    found: dict[str, Any] = {
+        "id": channel, "name": "support", "is_channel": channel.startswith("C"),
+        "is_group": channel.startswith("G"), "is_im": False, "is_private": False,
+        "is_shared": False, "is_ext_shared": False, "is_org_shared": False,
+        "is_pending_ext_shared": False,
+    }  # fmt: skip
+    found.update(flags)
+    return found
 
 
 def _params(body: bytes, content_type: str) -> dict[str, Any]:

@@ -1,4 +1,8 @@
-"""/optout-export end to end: signed commands in, the CSV streamed to the fake Slack's file host."""
+"""/optout-export end to end: signed commands in, the CSV streamed to the fake Slack's file host.
+
+AGENT has the export right here (STOPLINE_SLACK_EXPORT_USERS); who may export, the direct
+message and `to=channel` in shared channels are tested in test_export_rights.py.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +32,14 @@ EXPORT = "/optout-export"
 GET_URL, COMPLETE = "files.getUploadURLExternal", "files.completeUploadExternal"
 ME = Actor(Source.AGENT, f"slack:{TEAM}:{AGENT}")
 OTHER_SENDER = "+14155550123"
+AGENT_DM = "D" + AGENT.removeprefix("U")  # the fake's conversations.open answer
+TO_CHANNEL = "to=channel"
+
+
+@pytest.fixture
+def slack(make_slack: MakeSlack) -> SlackDriver:
+    """The default app, with AGENT allowed to export."""
+    return make_slack(slack_export_users=[AGENT])
 
 
 @pytest.fixture(autouse=True)
@@ -71,10 +83,10 @@ def command_ack(driver: SlackDriver, text: str = "", **kwargs: Any) -> tuple[str
     return ack_text(response), str(body.get("response_type"))
 
 
-def test_export_posts_the_services_csv_in_the_channel(
+def test_export_sends_the_services_csv_in_a_direct_message(
     make_slack: MakeSlack, database_url: str
 ) -> None:
-    slack = make_slack(database_url=database_url)
+    slack = make_slack(database_url=database_url, slack_export_users=[AGENT])
     consent = slack.services.consent
     consent.opt_out("+1 206-555-0101", None, ME, "asked on the phone")
     consent.opt_out("(206) 555-0102", BUSINESS, Actor(Source.API, "crm"), '=HYPERLINK("x")')
@@ -84,8 +96,9 @@ def test_export_posts_the_services_csv_in_the_channel(
     text, kind = command_ack(slack)
     assert kind == "ephemeral"
     assert text.startswith("Building the export of opted-out contacts (all opt-outs)")
-    assert "posted in this channel" in text
+    assert "stopline will send you the file in a direct message" in text
     complete, body = uploaded(slack.fake)
+    assert slack.fake.of("conversations.open")[0].params["users"] == AGENT
 
     assert body == expected_csv(slack)
     rows = list(csv.reader(io.StringIO(body.decode())))
@@ -104,7 +117,9 @@ def test_export_posts_the_services_csv_in_the_channel(
     assert "authorization" not in upload.headers and upload.headers["content-length"] == str(
         len(body)
     )
-    assert complete.params["channel_id"] == CHANNEL
+    assert complete.params["channel_id"] == AGENT_DM  # nothing reaches the channel
+    assert [c for c in slack.fake.of("chat.postMessage") if c.params["channel"] == CHANNEL] == []
+    assert slack.fake.of("conversations.info") == []
     assert json.loads(complete.params["files"])[0]["title"].startswith("Opted-out contacts")
     comment = complete.params["initial_comment"]
     assert comment == f"Opted-out contacts: 4 rows · all opt-outs · requested by <@{AGENT}>"
@@ -184,14 +199,14 @@ def test_bad_arguments_answer_the_caller_with_usage(slack: SlackDriver, text: st
     answer, kind = command_ack(slack, text)
     assert kind == "ephemeral"
     assert says.lower() in answer.lower()
-    assert "`/optout-export [since=YYYY-MM-DD] [sender=PHONE]`" in answer
+    assert "`/optout-export [since=YYYY-MM-DD] [sender=PHONE] [to=channel]`" in answer
     assert "Example: `/optout-export since=2026-01-01 sender=+14155550123`" in answer
     time.sleep(0.3)  # nothing may start later either
     assert [c.method for c in slack.fake.calls if c.method != "auth.test"] == []
 
 
 def test_a_hundred_thousand_optouts_are_delivered_whole(make_slack: MakeSlack) -> None:
-    slack = make_slack(slack_export_progress_seconds=0.05)
+    slack = make_slack(slack_export_progress_seconds=0.05, slack_export_users=[AGENT])
     numbers = [f"+1206{200 + i // 10_000:03d}{i % 10_000:04d}" for i in range(100_000)]
     summary = slack.services.consent.import_optouts(
         ({"phone": phone} for phone in numbers), Actor(Source.IMPORT, "seed.csv")
@@ -284,7 +299,7 @@ def failure_in_channel(fake: FakeSlack) -> str:
 
 def test_not_in_channel_is_told_in_the_channel(slack: SlackDriver) -> None:
     slack.fake.answers[COMPLETE] = refuse("not_in_channel")
-    command_ack(slack)
+    command_ack(slack, TO_CHANNEL)
     text = failure_in_channel(slack.fake)
     assert text.startswith(f":warning: The opt-out export <@{AGENT}> asked for failed:")
     assert "Invite it with `/invite @stopline`" in text and "Nothing was posted." in text
@@ -294,7 +309,7 @@ def test_not_in_channel_is_told_in_the_channel(slack: SlackDriver) -> None:
 def test_a_channel_that_refuses_the_bot_tells_the_caller(slack: SlackDriver) -> None:
     slack.fake.answers[COMPLETE] = refuse("not_in_channel")
     slack.fake.answers["chat.postMessage"] = refuse("not_in_channel", CHANNEL)
-    command_ack(slack)
+    command_ack(slack, TO_CHANNEL)
     note = slack.fake.wait_for("respond")[0].params
     assert note["response_type"] == "ephemeral" and note["replace_original"] is False
     assert "stopline is not in this channel. Invite it with `/invite @stopline`" in note["text"]
@@ -303,7 +318,7 @@ def test_a_channel_that_refuses_the_bot_tells_the_caller(slack: SlackDriver) -> 
 def test_a_direct_message_the_bot_cannot_post_to_tells_the_caller(slack: SlackDriver) -> None:
     slack.fake.answers[COMPLETE] = refuse("channel_not_found")
     slack.fake.answers["chat.postMessage"] = refuse("channel_not_found", "D0SOMEONE")
-    command_ack(slack, channel="D0SOMEONE")
+    command_ack(slack, TO_CHANNEL, channel="D0SOMEONE")
     note = slack.fake.wait_for("respond")[0].params
     assert "cannot post files in this conversation. Run the command in a channel" in note["text"]
 
@@ -345,7 +360,7 @@ def test_an_upload_refused_by_the_file_host_is_told(slack: SlackDriver, status: 
         "ok": True, "file_id": "FBAD", "upload_url": host.url
     }  # fmt: skip
     try:
-        command_ack(slack)
+        command_ack(slack, TO_CHANNEL)
         text = failure_in_channel(slack.fake)
     finally:
         host.close()
@@ -359,7 +374,18 @@ def test_an_unreadable_ledger_is_told_and_nothing_is_uploaded(
 ) -> None:
     with sqlite3.connect(bot_database_url.removeprefix("sqlite:///")) as db:
         db.execute("ALTER TABLE consent RENAME TO consent_gone")
-    command_ack(slack)
+    command_ack(slack, TO_CHANNEL)
     text = failure_in_channel(slack.fake)
     assert "the consent ledger could not be read. Try again in a few minutes." in text
     assert slack.fake.of(GET_URL) == []
+
+
+def test_a_failure_of_a_private_export_is_told_in_the_direct_message(slack: SlackDriver) -> None:
+    slack.fake.answers[COMPLETE] = refuse("is_archived")
+    command_ack(slack)
+    posts = slack.fake.wait_for("chat.postMessage")
+    assert [post.params["channel"] for post in posts] == [AGENT_DM]
+    text = posts[0].params["text"]
+    assert text.startswith(":warning: The opt-out export you asked for failed:")
+    assert "Slack refused the file in stopline's direct message with you (`is_archived`)" in text
+    assert "Nothing was posted." in text and "/invite" not in text

@@ -10,7 +10,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS_URL = "https://stopline.example.com/slack/events"
 COMMANDS = {"/optout", "/optin", "/consent", "/optout-export"}
-SCOPES = {"commands", "chat:write", "files:write", "usergroups:read", "users:read"}
+SCOPES = {
+    "commands", "chat:write", "files:write", "usergroups:read", "users:read",
+    # /optout-export: conversations.open for the direct message, conversations.info to refuse
+    # channels shared with other workspaces (each kind of conversation needs its own scope).
+    "im:write", "channels:read", "groups:read", "im:read", "mpim:read",
+}  # fmt: skip
 
 
 def manifest() -> dict[str, Any]:
@@ -46,3 +51,11 @@ def test_app_settings() -> None:
     assert settings["socket_mode_enabled"] is False  # HTTP mode; `stopline slack` flips it
     assert settings["org_deploy_enabled"] is False
     assert settings["token_rotation_enabled"] is False
+
+
+def test_the_export_command_says_where_the_file_goes() -> None:
+    commands = manifest()["features"]["slash_commands"]
+    (export,) = [c for c in commands if c["command"] == "/optout-export"]
+    assert "direct message" in export["description"]
+    assert "to=channel" in export["usage_hint"]
+    assert len(export["description"]) <= 100  # Slack's limit for a command's description
