@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import logging
 import re
-import sqlite3
 
 from flask import Flask, Response, jsonify
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from core.engine import DATABASE_ERRORS
 from core.errors import (
     Conflict,
     InvalidInput,
@@ -40,22 +39,6 @@ STATUS: tuple[tuple[type[StoplineError], int], ...] = (
     # Nothing was stored: 503 tells a carrier to retry instead of losing an opt-out.
     (ServiceFailure, UNAVAILABLE),
 )
-
-
-def _database_errors() -> tuple[type[BaseException], ...]:
-    # What the drivers raise when it escapes core.db's translation (a file that is no database,
-    # a table gone): ours, like DatabaseUnavailable. psycopg is only there for PostgreSQL.
-    kinds: list[type[BaseException]] = [SQLAlchemyError, sqlite3.Error]
-    try:
-        import psycopg
-    except ImportError:  # pragma: no cover - psycopg is a dependency, but only PostgreSQL needs it
-        pass
-    else:
-        kinds.append(psycopg.Error)
-    return tuple(kinds)
-
-
-DATABASE_ERRORS = _database_errors()
 
 
 class BadInput(InvalidInput):
