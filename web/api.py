@@ -18,12 +18,25 @@ from web.context import state
 from web.csv_export import csv_response, parse_since
 from web.errors import BadInput
 from web.limits import cap_api_body
-from web.openapi import request_fields
+from web.openapi import query_fields, request_fields
 from web.serialize import event_json, outcome_json, review_json, status_json
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 bp.before_request(require_token)
 bp.before_request(cap_api_body)
+
+
+@bp.before_request
+def _known_query() -> None:
+    """A query parameter the endpoint does not take is a 400, like an unknown body key."""
+    # `DELETE /v1/optouts/X?sendr=...` would otherwise lift the account-wide opt-out.
+    rule = request.url_rule
+    allowed = query_fields(rule.rule, request.method) if rule is not None else None
+    if allowed is None or not request.args:
+        return
+    unknown = [key for key in request.args if key not in allowed]
+    if unknown:
+        raise BadInput(_unknown("query parameter(s)", unknown, allowed))
 
 
 def _not_json(token: str) -> float:
@@ -59,19 +72,21 @@ def _body(schema: str) -> dict[str, Any]:
 def _known_fields(body: dict[str, Any], fields: tuple[str, ...]) -> None:
     """BadInput naming every key the endpoint does not take (and the likely meant one)."""
     unknown = [key for key in body if key not in fields]
-    if not unknown:
-        return
+    if unknown:
+        raise BadInput(_unknown("field(s)", unknown, fields))
+
+
+def _unknown(what: str, unknown: list[str], known: tuple[str, ...]) -> str:
+    """Names the unknown keys (the likely meant one too) and the ones the endpoint takes."""
     hints = []
     for key in unknown[:5]:
-        close = difflib.get_close_matches(key, fields, n=1)
+        close = difflib.get_close_matches(key, known, n=1)
         shown = json.dumps(key[:40])
         hints.append(f'{shown} (did you mean "{close[0]}"?)' if close else shown)
     more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
-    takes = ", ".join(f'"{field}"' for field in fields)
-    raise BadInput(
-        f"Unknown field(s) {', '.join(hints)}{more}; this endpoint takes {takes}. "
-        "Nothing was changed."
-    )
+    takes = ", ".join(f'"{name}"' for name in known) or "none"
+    listed = ", ".join(hints)
+    return f"Unknown {what} {listed}{more}; this endpoint takes {takes}. Nothing was changed."
 
 
 def _text(body: dict[str, Any], key: str) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
@@ -162,6 +163,15 @@ _PATHS: dict[str, Any] = {
     "/metrics": {"get": {"summary": "Prometheus metrics", "security": [],
                          "responses": {"200": {"description": "Exposition text"}}}},
 }  # fmt: skip
+
+
+def query_fields(rule: str, method: str) -> tuple[str, ...] | None:
+    """The query parameters documented for a Flask rule and method; None when undocumented."""
+    path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
+    operation = _PATHS.get(path, {}).get("get" if method == "HEAD" else method.lower())
+    if operation is None:
+        return None
+    return tuple(p["name"] for p in operation.get("parameters", []) if p["in"] == "query")
 
 
 def document() -> dict[str, Any]:

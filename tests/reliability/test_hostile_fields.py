@@ -191,3 +191,38 @@ def test_a_slack_reason_over_the_cap_is_refused_plainly(slack: SlackDriver) -> N
     reply = slack.fake.wait_for("respond")[-1].params
     assert "Reason is 1,001 characters long; the limit is 1,000" in reply["text"]
     assert slack.services.consent.status(CONTACT).status is Status.SUBSCRIBED
+
+
+def _api_operations() -> list[tuple[str, str, tuple[str, ...]]]:
+    found = []
+    for path, item in document()["paths"].items():
+        if path.startswith("/v1/"):
+            for method, operation in item.items():
+                names = tuple(p["name"] for p in operation.get("parameters", [])
+                              if p["in"] == "query")  # fmt: skip
+                found.append((path, method.upper(), names))
+    return found
+
+
+@pytest.mark.parametrize(("path", "method", "names"), _api_operations(), ids=str)
+def test_a_query_parameter_the_endpoint_does_not_take_is_refused(
+    client: FlaskClient, path: str, method: str, names: tuple[str, ...]
+) -> None:
+    url = path.replace("{phone}", CONTACT.replace("+", "%2B")).replace("{review_id}", "999")
+    body = VALID.get(path) if method == "POST" else None
+    for name in names:  # each documented parameter is taken (its value may still be refused)
+        response = client.open(f"{url}?{name}=x", method=method, json=body, headers=bearer())
+        assert "Unknown query" not in response.get_data(as_text=True), name
+    response = client.open(f"{url}?sendr=x", method=method, json=body, headers=bearer())
+    assert response.status_code == 400
+    assert response.get_json()["detail"].startswith('Unknown query parameter(s) "sendr"')
+
+
+def test_a_misspelt_sender_does_not_lift_the_account_wide_opt_out(
+    client: FlaskClient, services: Services
+) -> None:
+    client.post("/v1/optouts", json={"phone": CONTACT}, headers=bearer())
+    response = client.delete(f"/v1/optouts/{CONTACT}?sendr={BUSINESS}", headers=bearer())
+    assert response.status_code == 400
+    assert '(did you mean "sender"?)' in response.get_json()["detail"]
+    assert services.consent.status(CONTACT).status is Status.OPTED_OUT
