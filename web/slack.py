@@ -26,6 +26,10 @@ MAX_SKEW = 300  # seconds, as Slack documents
 MAX_TIMESTAMP_DIGITS = 12  # Unix seconds have 10 digits until the year 2286
 # A fingerprint is kept longer than a timestamp stays acceptable, so no replay outlives it.
 REPLAY_WINDOW = timedelta(minutes=10)
+TRY_AGAIN = (
+    ":warning: stopline could not take this because of a problem on its side (it was logged), "
+    "so nothing was changed. Try again in a minute."
+)
 UNREACHABLE = (
     ":warning: stopline could not reach Slack's Web API to check its bot token, so it did not "
     "act on this. Check SLACK_BOT_TOKEN and SLACK_API_URL, or try again in a minute."
@@ -90,6 +94,11 @@ def mount(app: Flask, settings: Settings, services: Services) -> None:
             fresh = guard.first_sight("slack:" + hashlib.sha256(signature.encode()).hexdigest())
         except DatabaseUnavailable as exc:
             return jsonify(response_type="ephemeral", text=f":warning: {exc.message}"), 200
+        except Exception:
+            # The ledger failed in a way core.db does not translate (a file that is no
+            # database): the agent reads that it is ours and to retry, not "dispatch_failed".
+            log.exception("the Slack request's replay check failed")
+            return jsonify(response_type="ephemeral", text=TRY_AGAIN), 200
         if not fresh:
             log.warning("refused a replayed Slack request")
             return jsonify(error="replayed request"), 401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,7 @@ from core.errors import RulesError, RulesProblem
 from core.services import ConsentService
 from rules.engine import RulesEngineError
 from stopline.bootstrap import build_services
-from tests.bot.conftest import slack_settings
+from tests.bot.conftest import MakeSlack, slack_settings
 from tests.bot.fakeslack import FakeSlack
 from tests.bot.helpers import SlackDriver, ack_text
 from tests.web.test_error_mapping import FailingDecider
@@ -71,3 +72,18 @@ def test_an_unexpected_error_tells_the_agent_plainly(failing_slack) -> None:  # 
     reply = slack.fake.wait_for("respond")[-1].params
     assert "unexpected error" in reply["text"] and "trying again" in reply["text"]
     assert "KeyError" not in reply["text"] and "Traceback" not in reply["text"]
+
+
+def test_a_ledger_that_is_no_database_is_told_to_the_agent(
+    make_slack: MakeSlack, bot_database_url: str
+) -> None:
+    slack = make_slack()
+    path = Path(bot_database_url.removeprefix("sqlite:///"))
+    for suffix in ("-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    slack.services.database.dispose()
+    path.write_bytes(b"overwritten by mistake, no database any more\n" * 200)
+    response = slack.command("/optout", "+1 206-555-0123 rude")
+    text = ack_text(response)  # 200: Slack shows this, not "dispatch_failed"
+    assert "problem on its side" in text and "Try again" in text
+    assert "Traceback" not in text

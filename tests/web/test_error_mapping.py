@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask, Response, request
 from flask.testing import FlaskClient
 from sqlalchemy.exc import ProgrammingError
 from werkzeug.test import TestResponse
@@ -196,3 +197,16 @@ def test_every_domain_error_in_the_code_is_mapped_on_purpose() -> None:
         f"{unmapped}: subclass one of web.errors.STATUS's kinds (a client's mistake, or "
         "core.errors.ServiceFailure for a failure of ours) so its status is chosen on purpose"
     )
+
+
+def test_a_failure_after_the_view_is_503_too(app: Flask) -> None:
+    # Flask hands an error raised outside the view (an after_request hook) to the handlers as
+    # InternalServerError: still ours, still retried.
+    @app.after_request
+    def broken(response: Response) -> Response:
+        if request.path == "/healthz" and not response.status_code >= 500:
+            raise RuntimeError("a hook broke")
+        return response
+
+    response = app.test_client().get("/healthz")
+    _assert_retry(response)
