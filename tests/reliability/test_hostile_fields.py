@@ -7,9 +7,11 @@ account-wide opt-out); and the OpenAPI document says so (additionalProperties: f
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,8 +20,10 @@ from core.errors import InvalidInput
 from core.model import Actor, Source, Status
 from core.text import ACTOR_LIMIT, REASON_LIMIT
 from stopline.bootstrap import Services
+from stopline.cli import main
 from tests.bot.conftest import bot_database_url, fake_slack, make_slack, slack
 from tests.bot.helpers import SlackDriver
+from tests.conftest import RULES
 from tests.web.conftest import app, client, services
 from tests.web.helpers import BUSINESS, CONTACT, bearer
 from web.openapi import REQUESTS, document
@@ -226,3 +230,24 @@ def test_a_misspelt_sender_does_not_lift_the_account_wide_opt_out(
     assert response.status_code == 400
     assert '(did you mean "sender"?)' in response.get_json()["detail"]
     assert services.consent.status(CONTACT).status is Status.OPTED_OUT
+
+
+def test_a_cli_reason_over_the_cap_is_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no developer .env
+    env = {"STOPLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+           "STOPLINE_RULES_PATH": str(RULES)}  # fmt: skip
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    result = runner.invoke(
+        main, ["optout", CONTACT, "--reason", "r" * (REASON_LIMIT + 1)], env=env,
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "reason is 1,001 characters long; the limit is 1,000" in result.stderr
+    assert "Traceback" not in result.output
+    status = runner.invoke(main, ["status", CONTACT], env=env, catch_exceptions=False)
+    assert (
+        "opted_out" not in status.stdout.lower().replace(" ", "_") or "subscribed" in status.stdout
+    )
