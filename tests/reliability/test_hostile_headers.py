@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -23,10 +24,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
+from core.config import Settings
 from stopline.bootstrap import build_services, migrate
 from tests.bot.conftest import slack_settings
 from tests.bot.fakeslack import FakeSlack
 from tests.bot.helpers import EVENTS, SIGNING_SECRET, signature
+from tests.conftest import RULES
 from tests.web.helpers import API_TOKEN, HOOK, sign, sms
 from web import create_app
 from web.slack import MAX_SKEW, signature_ok
@@ -274,3 +277,21 @@ def test_raw_header_bytes_on_the_wire(server: object, door: str) -> None:
                 assert status in REFUSALS or status is None, (name, value, status)
     log = server.output()[seen:]  # type: ignore[attr-defined]
     assert "Traceback" not in log, log[-3000:]
+
+
+@pytest.mark.parametrize("token", ["tökén-ünïcode", "токен", "🔑-key", "plain-ascii"])
+def test_a_non_ascii_token_sent_as_utf8_bytes_is_accepted(tmp_path: Path, token: str) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    config = Settings(_env_file=None, database_url=url, rules_path=RULES,
+                      api_token=token)  # type: ignore[call-arg]  # fmt: skip
+    migrate(config)
+    services = build_services(config)
+    try:
+        client = create_app(config, services).test_client()
+        # What a WSGI server hands over for the UTF-8 bytes on the wire.
+        wire = f"Bearer {token}".encode().decode("latin-1")
+        assert client.get("/v1/reviews", headers={"Authorization": wire}).status_code == 200
+        wrong = f"Bearer {token}x".encode().decode("latin-1")
+        assert client.get("/v1/reviews", headers={"Authorization": wrong}).status_code == 401
+    finally:
+        services.close()
