@@ -95,7 +95,10 @@ _SCHEMAS: dict[str, Any] = {
         "id": {"type": "integer"}, **{key: _NSTR for key in (
             "contact", "sender", "message_text", "phrase", "opened_at", "deadline", "status",
             "decision", "decided_by", "decided_at")}}},
+    # The one body that takes keys it does not name: Twilio adds parameters without notice,
+    # each one signed, and refusing them would lose STOPs.
     "TwilioInbound": {"type": "object", "required": ["From", "To", "MessageSid"],
+                      "description": "Twilio's form; parameters Twilio adds are signed and taken.",
                       "additionalProperties": {"type": "string"}, "properties": {
         "From": _PHONE, "To": _PHONE, "Body": _STR, "MessageSid": _STR, "SmsSid": _STR}},
 }  # fmt: skip

@@ -62,6 +62,11 @@ def _json_posts() -> list[tuple[str, dict[str, Any]]]:
 
 
 def test_the_document_refuses_extra_keys_on_every_request_body() -> None:
+    doc = document()
+    forms = [path for path, item in doc["paths"].items() for operation in item.values()
+             if "requestBody" in operation
+             and "application/json" not in operation["requestBody"]["content"]]  # fmt: skip
+    assert forms == ["/webhooks/twilio"]  # Twilio's own form, whose new parameters are signed
     posts = _json_posts()
     assert {path for path, _ in posts} == set(VALID)  # a new endpoint needs a valid body here
     for path, schema in posts:
