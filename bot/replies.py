@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.errors import DatabaseUnavailable, InvalidPhoneNumber, StoplineError
+from core.errors import DatabaseUnavailable, InvalidPhoneNumber, StoplineError, is_ours
 
 USAGE = {
     "/optout": (
@@ -44,5 +44,12 @@ def failure(exc: StoplineError) -> str:
         return (
             ":warning: The consent ledger is unavailable right now, so nothing was changed. "
             "Try again in a minute."
+        )
+    if is_ours(exc):
+        # The rules engine or the like failed: the agent did nothing wrong and can retry.
+        return (
+            ":warning: stopline could not do this because of a problem on its side "
+            f"({exc.message[:200]}); nothing was changed. Try again in a minute, and tell "
+            "whoever runs stopline if it keeps happening."
         )
     return f":warning: {exc.message[:1].upper()}{exc.message[1:]}."

@@ -27,7 +27,7 @@ from core.phone import normalize_phone, normalize_sender
 from core.ports import Decider
 from core.recording import request_for
 from core.tables import consent
-from core.text import clean_name, clean_text
+from core.text import clean_name, clean_reason
 from core.transitions import Context, plan
 
 PHONE_KEYS = ("phone", "number", "phone_number", "mobile", "contact", "msisdn")
@@ -82,6 +82,7 @@ def import_optouts(
                 sender_raw = _field(row, "sender", "from", "business_number")
                 sender = _sender(senders, sender_raw, region) if sender_raw else None
                 since = _parse_time(_field(row, "opted_out_at", "date", "since"), now)
+                reason = clean_reason(_field(row, "reason", "note")) or None
             except (InvalidPhoneNumber, InvalidInput) as exc:
                 invalid += 1
                 if len(errors) < MAX_ERRORS:
@@ -92,7 +93,6 @@ def import_optouts(
                 skipped += 1
                 continue
             seen.add(key)
-            reason = clean_text(_field(row, "reason", "note")) or None
             parsed.append((contact, sender, reason, since))
         done, passed = _import_chunk(database, decider, parsed, actor, clock)
         taken += done

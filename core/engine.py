@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
+
+
+def _database_errors() -> tuple[type[Exception], ...]:
+    kinds: list[type[Exception]] = [SQLAlchemyError, sqlite3.Error]
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - only PostgreSQL needs psycopg
+        pass
+    else:
+        kinds.append(psycopg.Error)
+    return tuple(kinds)
+
+
+# What SQLAlchemy and the drivers raise: the doors take one that escapes core.db's
+# translation (a file that is no database, a dropped table) as a failure of ours.
+DATABASE_ERRORS = _database_errors()
 
 SYNC_LEVELS = {"OFF", "NORMAL", "FULL", "EXTRA"}
 # Connections kept per process; also how many dead ones a transaction may meet in a row.

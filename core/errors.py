@@ -31,6 +31,16 @@ class InvalidPhoneNumber(StoplineError):
         )
 
 
+class ServiceFailure(StoplineError):
+    """A failure on stopline's side (ledger, rules): nothing was done; the caller should retry.
+
+    The doors answer these with 503 and Retry-After (a carrier retries a 5xx, never a 4xx),
+    and tell an agent to try again; only the client's own mistakes are 4xx.
+    """
+
+    code = "service_unavailable"
+
+
 class InvalidInput(StoplineError):
     """A value that cannot be stored as given (too long, wrong shape)."""
 
@@ -55,7 +65,7 @@ class Conflict(StoplineError):
     code = "conflict"
 
 
-class DatabaseUnavailable(StoplineError):
+class DatabaseUnavailable(ServiceFailure):
     """The ledger cannot be reached; nothing was stored, the caller should retry.
 
     `kind` says how, for metrics and logs: "unavailable" (cannot connect or the server
@@ -73,7 +83,7 @@ class DatabaseUnavailable(StoplineError):
         self.kind = kind if kind in self.KINDS else "unavailable"
 
 
-class RulesError(StoplineError):
+class RulesError(ServiceFailure):
     """A rules file that cannot be used, with the file, line and path of each problem."""
 
     code = "rules_error"
@@ -107,3 +117,19 @@ class RulesProblem:
 
     def __repr__(self) -> str:
         return f"RulesProblem({self!s})"
+
+
+# The client's mistakes: every other error (a ServiceFailure, or a subclass of StoplineError
+# that is in neither group) is taken as stopline's own failure and retried, never a lost STOP.
+CLIENT_ERRORS: tuple[type[StoplineError], ...] = (
+    InvalidPhoneNumber,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    Conflict,
+)
+
+
+def is_ours(exc: BaseException) -> bool:
+    """True unless the error is the client's mistake (one of CLIENT_ERRORS)."""
+    return not isinstance(exc, CLIENT_ERRORS)

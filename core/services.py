@@ -33,7 +33,7 @@ from core.phone import carrier_number, normalize_phone, normalize_sender
 from core.ports import Decider
 from core.recording import consent_status, record, request_for
 from core.sendcheck import split_numbers
-from core.text import clean_name, clean_text
+from core.text import clean_name, clean_reason, clean_text
 from core.transitions import Context, refusal
 
 Clock = Callable[[], datetime]
@@ -150,7 +150,7 @@ class ConsentService:
         contact = normalize_phone(phone, self.region)
         sender_key = normalize_sender(sender, self.region) if sender else None
         scope = Scope.SENDER if sender_key else Scope.ACCOUNT
-        actor, reason = Actor(actor.source, clean_name(actor.name)), clean_text(reason)
+        actor, reason = Actor(actor.source, clean_name(actor.name)), clean_reason(reason)
         with contact_transaction(self.database, contact) as cursor:
             rows = cursor.scope_rows(contact)
             request = request_for(rows, actor.source, sender_key, command=command)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-ACTOR_LIMIT = 200
+from core.errors import InvalidInput
+
+ACTOR_LIMIT = 200  # the ledger's actor columns are String(200)
+REASON_LIMIT = 1000
 MESSAGE_ID_LIMIT = 64
 
 
@@ -23,6 +26,27 @@ def clean_text(text: str | None) -> str | None:
     return text
 
 
+def capped(text: str | None, field: str, limit: int) -> str | None:
+    """The text cleaned, or InvalidInput naming the field and its cap when it is longer.
+
+    Refused rather than cut: a reason is evidence in the audit trail, and a silently
+    shortened one says something its author did not write.
+    """
+    text = clean_text(text)
+    if text is not None and len(text) > limit:
+        raise InvalidInput(
+            f"{field} is {len(text):,} characters long; the limit is {limit:,}",
+            detail=f"{field} is {len(text):,} characters long; the limit is {limit:,} "
+            f"characters. Shorten it and send it again.",
+        )
+    return text
+
+
+def clean_reason(reason: str | None) -> str | None:
+    """A reason given by an agent, the API or an import: cleaned, at most REASON_LIMIT long."""
+    return capped(reason, "reason", REASON_LIMIT)
+
+
 def clean_name(name: str) -> str:
-    """An actor's name, cleaned and cut to what the ledger's column holds."""
-    return (clean_text(name) or "")[:ACTOR_LIMIT]
+    """An actor's name, cleaned; InvalidInput past what the ledger's column holds."""
+    return capped(name, "actor name", ACTOR_LIMIT) or ""

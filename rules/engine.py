@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from core.errors import StoplineError
+from core.errors import ServiceFailure
 from core.model import Decision, DecisionRequest
 from rules.compile import CompiledRules
 from rules.facts import MatchedText, build_decision, build_facts
@@ -16,7 +16,7 @@ class EngineClosed(RuntimeError):
     """The engine was replaced by a reload; ask the holder for the current one."""
 
 
-class RulesEngineError(StoplineError):
+class RulesEngineError(ServiceFailure):
     """The rule engine failed to record a decision (never a silent default)."""
 
     code = "rules_engine_error"

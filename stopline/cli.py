@@ -8,9 +8,9 @@ from typing import Any
 import click
 from alembic.util import CommandError as AlembicError
 from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
 
 from core.config import Settings
+from core.engine import DATABASE_ERRORS
 from core.errors import InvalidPhoneNumber, RulesError, StoplineError
 from stopline.cli_common import fail, safe_url
 from stopline.cli_history import history
@@ -37,7 +37,7 @@ class StoplineGroup(click.Group):
             fail(error.detail, 2)
         except StoplineError as error:
             fail(error.detail)
-        except SQLAlchemyError as error:
+        except DATABASE_ERRORS as error:
             # The service maps what it expects; a bad URL or a missing driver lands here.
             fail(f"database error: {first_line(error)}. Check STOPLINE_DATABASE_URL.")
         except AlembicError as error:

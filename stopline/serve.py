@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from core.config import Settings
-from core.errors import StoplineError
+from core.errors import ServiceFailure
 from stopline.cli_common import safe_url
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from stopline.bootstrap import Services
 
 
-class NotMigrated(StoplineError):
+class NotMigrated(ServiceFailure):
     """The database schema is missing or older than this version of stopline."""
 
     code = "not_migrated"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from collections.abc import Callable, Iterator, Sequence
@@ -18,11 +19,25 @@ from web.context import state
 from web.csv_export import csv_response, parse_since
 from web.errors import BadInput
 from web.limits import cap_api_body
+from web.openapi import query_fields, request_fields
 from web.serialize import event_json, outcome_json, review_json, status_json
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 bp.before_request(require_token)
 bp.before_request(cap_api_body)
+
+
+@bp.before_request
+def _known_query() -> None:
+    """A query parameter the endpoint does not take is a 400, like an unknown body key."""
+    # `DELETE /v1/optouts/X?sendr=...` would otherwise lift the account-wide opt-out.
+    rule = request.url_rule
+    allowed = query_fields(rule.rule, request.method) if rule is not None else None
+    if allowed is None or not request.args:
+        return
+    unknown = [key for key in request.args if key not in allowed]
+    if unknown:
+        raise BadInput(_unknown("query parameter(s)", unknown, allowed))
 
 
 def _not_json(token: str) -> float:
@@ -36,7 +51,7 @@ def _finite(token: str) -> float:
     return value
 
 
-def _body() -> dict[str, Any]:
+def _body(schema: str) -> dict[str, Any]:
     # Parsed whatever the content type: curl's default form type must not turn JSON into a 415.
     # NaN, Infinity and 1e999 (read as Infinity) are refused: the send check echoes invalid
     # entries back, and an answer carrying them is not JSON to any strict parser.
@@ -51,7 +66,28 @@ def _body() -> dict[str, Any]:
         raise BadInput(f"The request body is not valid JSON ({exc}).") from None
     if not isinstance(body, dict):
         raise BadInput("The request body must be a JSON object.")
+    _known_fields(body, request_fields(schema))
     return body
+
+
+def _known_fields(body: dict[str, Any], fields: tuple[str, ...]) -> None:
+    """BadInput naming every key the endpoint does not take (and the likely meant one)."""
+    unknown = [key for key in body if key not in fields]
+    if unknown:
+        raise BadInput(_unknown("field(s)", unknown, fields))
+
+
+def _unknown(what: str, unknown: list[str], known: tuple[str, ...]) -> str:
+    """Names the unknown keys (the likely meant one too) and the ones the endpoint takes."""
+    hints = []
+    for key in unknown[:5]:
+        close = difflib.get_close_matches(key, known, n=1)
+        shown = json.dumps(key[:40])
+        hints.append(f'{shown} (did you mean "{close[0]}"?)' if close else shown)
+    more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+    takes = ", ".join(f'"{name}"' for name in known) or "none"
+    listed = ", ".join(hints)
+    return f"Unknown {what} {listed}{more}; this endpoint takes {takes}. Nothing was changed."
 
 
 def _text(body: dict[str, Any], key: str) -> str | None:
@@ -98,7 +134,7 @@ def consent_check_get() -> Response:
 @bp.post("/consent/check")
 def consent_check() -> Response:
     """Split a list of numbers (up to millions) into sendable, suppressed and invalid."""
-    body = _body()
+    body = _body("CheckRequest")
     sender = _required(body, "sender")
     phones = body.get("phones")
     if not isinstance(phones, list):
@@ -146,7 +182,7 @@ def _any_json(items: Sequence[object]) -> str:
 @bp.post("/optouts")
 def opt_out() -> tuple[Response, int]:
     """Opt a contact out for one sender, or for the account when no sender is given."""
-    body = _body()
+    body = _body("OptOutRequest")
     app = state()
     outcome = app.services.consent.opt_out(
         _required(body, "phone"), _text(body, "sender"), current_actor(), _text(body, "reason")
@@ -213,7 +249,7 @@ def reviews() -> Response:
 @bp.post("/reviews/<int:review_id>/decision")
 def decide_review(review_id: int) -> Response:
     """Close a review item: {"opt_out": true} opts the contact out, false dismisses it."""
-    opt_out = _body().get("opt_out")
+    opt_out = _body("DecisionRequest").get("opt_out")
     if not isinstance(opt_out, bool):
         raise BadInput('"opt_out" must be true (an opt-out) or false (not an opt-out).')
     item = state().services.consent.decide_review(review_id, opt_out, current_actor())

@@ -18,11 +18,19 @@ def _match(presented: str, tokens: dict[str, str]) -> str | None:
     found: str | None = None
     if not presented:
         return None
-    given = presented.encode("utf-8")
+    given = _sent_bytes(presented)
     for secret, name in tokens.items():
         if hmac.compare_digest(given, secret.encode("utf-8")):
             found = name
     return found
+
+
+def _sent_bytes(header: str) -> bytes:
+    """The header's bytes as the client sent them (WSGI decodes headers as latin-1)."""
+    try:
+        return header.encode("latin-1")
+    except UnicodeEncodeError:  # not from a WSGI server (a test client): already text
+        return header.encode("utf-8")
 
 
 def require_token() -> Response | None:

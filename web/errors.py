@@ -1,4 +1,9 @@
-"""Every error leaves as JSON {"error", "detail"} with the right status; never a stack trace."""
+"""Every error leaves as JSON {"error", "detail"} with the right status; never a stack trace.
+
+Only the client's own mistakes are 4xx. Every failure on stopline's side (the ledger, the
+rules, the watchdog's cut, a bug) is 503 with Retry-After: a carrier retries a 5xx and never
+a 4xx, so a 4xx for our failure would be a STOP lost.
+"""
 
 from __future__ import annotations
 
@@ -8,31 +13,36 @@ import re
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from core.engine import DATABASE_ERRORS
 from core.errors import (
     Conflict,
-    DatabaseUnavailable,
+    InvalidInput,
     InvalidPhoneNumber,
     NotAllowed,
     NotFound,
-    RulesError,
+    ServiceFailure,
     StoplineError,
 )
 from web.request_metrics import count_failure
 
 log = logging.getLogger(__name__)
+RETRY_AFTER = "5"  # seconds: the watchdog and the busy timeouts clear within that
+UNAVAILABLE = 503
 
-_STATUS: list[tuple[type[StoplineError], int]] = [
+# Every kind of domain error and its status, on purpose: tests/web/test_error_mapping.py walks
+# every StoplineError subclass in the code and fails on one that is in none of these kinds.
+STATUS: tuple[tuple[type[StoplineError], int], ...] = (
     (InvalidPhoneNumber, 400),
+    (InvalidInput, 400),
     (NotAllowed, 403),
     (NotFound, 404),
     (Conflict, 409),
     # Nothing was stored: 503 tells a carrier to retry instead of losing an opt-out.
-    (DatabaseUnavailable, 503),
-    (RulesError, 503),
-]
+    (ServiceFailure, UNAVAILABLE),
+)
 
 
-class BadInput(StoplineError):
+class BadInput(InvalidInput):
     """A request whose body or query does not have the expected shape."""
 
     code = "bad_request"
@@ -46,11 +56,18 @@ def json_error(status: int, error: str, detail: str) -> Response:
 
 
 def status_for(exc: StoplineError) -> int:
-    """The HTTP status of a domain error."""
-    for kind, status in _STATUS:
+    """The HTTP status of a domain error; an error of a kind not in STATUS is ours (503)."""
+    for kind, status in STATUS:
         if isinstance(exc, kind):
             return status
-    return 400
+    return UNAVAILABLE
+
+
+def unavailable(error: str, detail: str) -> Response:
+    """503 with Retry-After: stopline failed, nothing was stored, the caller should retry."""
+    response = json_error(UNAVAILABLE, error, detail)
+    response.headers["Retry-After"] = RETRY_AFTER
+    return response
 
 
 def _snake(name: str) -> str:
@@ -60,16 +77,24 @@ def _snake(name: str) -> str:
 def _domain(exc: StoplineError) -> Response:
     count_failure(exc)
     status = status_for(exc)
-    if status >= 500:
-        log.error("request failed: %s", exc.message)
-    response = json_error(status, exc.code, exc.detail)
-    if isinstance(exc, DatabaseUnavailable):
-        response.headers["Retry-After"] = "5"
-    return response
+    if status < 500:
+        return json_error(status, exc.code, exc.detail)
+    if not isinstance(exc, ServiceFailure):
+        log.error("%s is mapped to no status (taken as ours): %s", type(exc).__name__, exc)
+    log.error("request failed: %s", exc.message)
+    return unavailable(exc.code, exc.detail)
 
 
 def _http(exc: HTTPException) -> Response:
     status = exc.code or 500
+    if status >= 500:
+        # Flask hands an unhandled exception here as InternalServerError (this handler is
+        # found before the one for Exception): ours, so a 503 the caller retries.
+        original = getattr(exc, "original_exception", None)
+        if isinstance(original, Exception):
+            return _unexpected(original)
+        log.error("request failed with %d: %s", status, exc.description or exc.name)
+        return unavailable(_snake(exc.name), exc.description or exc.name)
     detail = exc.description or exc.name
     response = json_error(status, _snake(exc.name), detail)
     # Keep the headers werkzeug chose (Allow on 405, WWW-Authenticate on 401).
@@ -80,9 +105,19 @@ def _http(exc: HTTPException) -> Response:
 
 
 def _unexpected(exc: Exception) -> Response:
+    if isinstance(exc, StoplineError):
+        return _domain(exc)
     count_failure(exc)
+    if isinstance(exc, DATABASE_ERRORS):
+        log.exception("database error while handling a request")
+        return unavailable(
+            "database_unavailable",
+            "The consent ledger failed; nothing was stored. Try again.",
+        )
     log.exception("unexpected error while handling a request")
-    return json_error(500, "internal_error", "Something went wrong on our side; it was logged.")
+    return unavailable(
+        "internal_error", "Something went wrong on our side; it was logged. Try again."
+    )
 
 
 def register(app: Flask) -> None:

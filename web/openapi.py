@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
+
+from core.text import REASON_LIMIT
 
 bp = Blueprint("openapi", __name__)
 
@@ -23,13 +26,13 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _errors(*codes: int) -> dict[str, Any]:
     text = {
-        400: "Bad input (invalid phone number, bad JSON, wrong shape)",
+        400: "Bad input (invalid phone number, bad JSON, an unknown field, a field too long)",
         401: "Missing or wrong bearer token",
         403: "Not allowed (e.g. opting in a contact's own opt-out)",
         404: "Not found",
         409: "Conflict (the review item was already decided)",
         413: "Body too large",
-        503: "Not configured, or the database is unavailable (retry)",
+        503: "Not configured, or a failure on stopline's side (retry after Retry-After)",
     }
     return {str(code): _json(_ref("Error"), text[code]) for code in codes}
 
@@ -46,7 +49,29 @@ def _path(name: str) -> dict[str, Any]:
 _API_ERRORS = (400, 401, 503)
 _SENDER = _query("sender", "Business sender number or short code; omit for the account.")
 
+# The JSON bodies the API takes. web.api refuses a key not named here (a misspelt "snder"
+# must not silently become an account-wide opt-out), so the document and the check agree.
+REQUESTS: dict[str, dict[str, Any]] = {
+    "CheckRequest": {"type": "object", "required": ["sender", "phones"],
+                     "additionalProperties": False, "properties": {
+        "sender": _PHONE, "phones": {"type": "array", "items": _STR}}},
+    "OptOutRequest": {"type": "object", "required": ["phone"], "additionalProperties": False,
+                      "properties": {
+        "phone": _PHONE, "sender": _NSTR,
+        "reason": {"type": ["string", "null"], "maxLength": REASON_LIMIT}}},
+    "DecisionRequest": {"type": "object", "required": ["opt_out"],
+                        "additionalProperties": False,
+                        "properties": {"opt_out": {"type": "boolean"}}},
+}  # fmt: skip
+
+
+def request_fields(name: str) -> tuple[str, ...]:
+    """The keys a request body of this schema may have."""
+    return tuple(REQUESTS[name]["properties"])
+
+
 _SCHEMAS: dict[str, Any] = {
+    **REQUESTS,
     "Error": {"type": "object", "required": ["error", "detail"],
               "properties": {"error": _STR, "detail": _STR}},
     "ConsentStatus": {"type": "object", "properties": {
@@ -58,12 +83,8 @@ _SCHEMAS: dict[str, Any] = {
     "Outcome": {"allOf": [_ref("ConsentStatus"), {"type": "object", "properties": {
         "changed": {"type": "boolean"}, "transition": _STR, "rule": _STR,
         "rules_version": _STR, "event_id": {"type": ["integer", "null"]}}}]},
-    "CheckRequest": {"type": "object", "required": ["sender", "phones"], "properties": {
-        "sender": _PHONE, "phones": {"type": "array", "items": _STR}}},
     "CheckResult": {"type": "object", "properties": {
         key: {"type": "array", "items": _STR} for key in ("sendable", "suppressed", "invalid")}},
-    "OptOutRequest": {"type": "object", "required": ["phone"], "properties": {
-        "phone": _PHONE, "sender": _NSTR, "reason": _NSTR}},
     "Event": {"type": "object", "properties": {
         "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
         **{key: _NSTR for key in (
@@ -74,7 +95,10 @@ _SCHEMAS: dict[str, Any] = {
         "id": {"type": "integer"}, **{key: _NSTR for key in (
             "contact", "sender", "message_text", "phrase", "opened_at", "deadline", "status",
             "decision", "decided_by", "decided_at")}}},
+    # The one body that takes keys it does not name: Twilio adds parameters without notice,
+    # each one signed, and refusing them would lose STOPs.
     "TwilioInbound": {"type": "object", "required": ["From", "To", "MessageSid"],
+                      "description": "Twilio's form; parameters Twilio adds are signed and taken.",
                       "additionalProperties": {"type": "string"}, "properties": {
         "From": _PHONE, "To": _PHONE, "Body": _STR, "MessageSid": _STR, "SmsSid": _STR}},
 }  # fmt: skip
@@ -146,9 +170,8 @@ _PATHS: dict[str, Any] = {
         "summary": "Decide a review item; the first decision wins (409 after that)",
         "parameters": [{"name": "review_id", "in": "path", "required": True,
                         "schema": {"type": "integer"}}],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["opt_out"],
-            "properties": {"opt_out": {"type": "boolean"}}}}}},
+        "requestBody": {"required": True, "content": {
+            "application/json": {"schema": _ref("DecisionRequest")}}},
         "responses": {"200": _json(_ref("Review"), "Closed"),
                       **_errors(*_API_ERRORS, 404, 409)}}},
     "/healthz": {"get": {"summary": "Database and rules health", "security": [],
@@ -157,6 +180,15 @@ _PATHS: dict[str, Any] = {
     "/metrics": {"get": {"summary": "Prometheus metrics", "security": [],
                          "responses": {"200": {"description": "Exposition text"}}}},
 }  # fmt: skip
+
+
+def query_fields(rule: str, method: str) -> tuple[str, ...] | None:
+    """The query parameters documented for a Flask rule and method; None when undocumented."""
+    path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
+    operation = _PATHS.get(path, {}).get("get" if method == "HEAD" else method.lower())
+    if operation is None:
+        return None
+    return tuple(p["name"] for p in operation.get("parameters", []) if p["in"] == "query")
 
 
 def document() -> dict[str, Any]:

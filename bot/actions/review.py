@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from bot.context import BotContext, agent, slack_user
 from bot.review_cards import NOT_OPT_OUT_ACTION, OPT_OUT_ACTION, decided_card, decider
 from bot.text import when
-from core.errors import Conflict, DatabaseUnavailable, NotFound, StoplineError
+from core.errors import Conflict, DatabaseUnavailable, NotFound, StoplineError, is_ours
 from core.model import ReviewItem
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,12 @@ def decide(
               "Click again in a moment.")  # fmt: skip
         return
     except StoplineError as exc:
-        _tell(respond, f":warning: {_sentence(exc.message)} Nothing was decided.")
+        if is_ours(exc):  # the rules engine or the like: the agent can simply click again
+            _tell(respond, f":warning: stopline could not decide this because of a problem on "
+                  f"its side ({exc.message[:200]}); nothing was decided. Click again in a "
+                  "moment.")  # fmt: skip
+        else:
+            _tell(respond, f":warning: {_sentence(exc.message)} Nothing was decided.")
         return
     _update(body, client, respond, item)
 

@@ -434,7 +434,8 @@ def _hook_request(drill_: Drill, extra: int, phone: str) -> Built:
 
 
 def _api_request(drill_: Drill, extra: int, phone: str) -> Built:
-    make = lambda pad: json.dumps({"phone": phone, "reason": pad}).encode()  # noqa: E731
+    # Padded with JSON whitespace: a reason is capped at 1,000 characters (core.text).
+    make = lambda pad: (json.dumps({"phone": phone}) + " " * len(pad)).encode()  # noqa: E731
     return (
         "/v1/optouts",
         _padded(make, API_LIMIT + extra),

@@ -167,7 +167,7 @@ def test_unknown_route_is_404_json(client: FlaskClient, path: str) -> None:
     assert response.get_json()["error"] == "not_found"
 
 
-def test_unexpected_error_is_500_json_without_a_trace(
+def test_unexpected_error_is_503_json_without_a_trace(
     app: Flask, caplog: pytest.LogCaptureFixture
 ) -> None:
     @app.get("/boom")
@@ -175,7 +175,8 @@ def test_unexpected_error_is_500_json_without_a_trace(
         raise RuntimeError("secret internals")
 
     response = app.test_client().get("/boom")
-    assert response.status_code == 500
+    assert response.status_code == 503  # ours: the caller retries (a carrier never retries 4xx)
+    assert response.headers["Retry-After"].isdigit()
     body = response.get_json()
     assert body["error"] == "internal_error"
     assert "secret" not in response.get_data(as_text=True)
