@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from core.dburl import normalize_database_url
+
 SYNC_LEVELS = {"OFF", "NORMAL", "FULL", "EXTRA"}
 # Connections kept per process; also how many dead ones a transaction may meet in a row.
 POOL_SIZE = 10
@@ -25,6 +27,7 @@ def transaction_limit(busy_timeout_ms: int) -> float:
 
 def make_engine(url: str, synchronous: str, busy_timeout_ms: int) -> Engine:
     """An engine for a SQLite file or a PostgreSQL server, configured for the ledger."""
+    url = normalize_database_url(url)  # postgres://... from callers that bypass Settings
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine, synchronous, busy_timeout_ms)

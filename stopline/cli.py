@@ -12,7 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.config import Settings
 from core.errors import InvalidPhoneNumber, RulesError, StoplineError
-from stopline.cli_common import fail, safe_url
+from stopline.cli_common import fail
+from stopline.cli_db import db
 from stopline.cli_ledger import export_command, import_command, optin, optout, status
 from stopline.cli_rules import rules
 from stopline.cli_slack import slack
@@ -68,21 +69,6 @@ def main(ctx: click.Context) -> None:
         fail(f"invalid setting ({problems}). Check your STOPLINE_* variables and .env.")
 
 
-@main.group()
-def db() -> None:
-    """Manage the consent ledger's database."""
-
-
-@db.command("upgrade")
-@click.pass_obj
-def db_upgrade(settings: Settings) -> None:
-    """Create or upgrade the database schema to the latest version."""
-    from stopline.bootstrap import migrate
-
-    migrate(settings)
-    click.echo(f"Database {safe_url(settings.database_url)} is up to date.")
-
-
 @main.command()
 @click.option("--host", default=None, help="Address [default: STOPLINE_HOST or 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [default: STOPLINE_PORT or 8000].")
@@ -104,6 +90,7 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
     run(settings.model_copy(update=updates))
 
 
+main.add_command(db)
 main.add_command(rules)
 main.add_command(status)
 main.add_command(optout)

@@ -44,10 +44,7 @@ def services_for(settings: Settings) -> Services:
 
 
 def safe_url(url: str) -> str:
-    """A database URL with its password hidden, fit for a terminal or a log."""
-    from sqlalchemy.engine import make_url
+    """A database URL fit for a terminal or a log: password hidden, a SQLite path absolute."""
+    from core.dburl import display_url
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # a malformed URL is reported by the engine; never echo a secret here
-        return url.split("@")[-1]
+    return display_url(url)
