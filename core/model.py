@@ -230,3 +230,4 @@ class ImportSummary:
     skipped: int
     invalid: int
     errors: list[str] = field(default_factory=list)
+    problems: list[tuple[int, str]] = field(default_factory=list)  # (line, why), as errors

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.config import Settings
 from core.errors import InvalidPhoneNumber, RulesError, StoplineError
-from stopline.cli_common import fail
+from stopline.cli_common import fail, quiet_stdout
 from stopline.cli_db import db
 from stopline.cli_ledger import export_command, import_command, optin, optout, status
 from stopline.cli_rules import rules
@@ -41,6 +41,11 @@ class StoplineGroup(click.Group):
             fail(f"database error: {first_line(error)}. Check STOPLINE_DATABASE_URL.")
         except AlembicError as error:
             fail(f"migration failed: {first_line(error)}")
+        except BrokenPipeError:
+            # The reader of stdout left (`stopline export | head`): quietly, like cat or git.
+            # 141 is what a shell reports for a command ended by SIGPIPE.
+            quiet_stdout()
+            sys.exit(141)
         except OSError as error:
             fail(str(error))
 

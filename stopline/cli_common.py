@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 from typing import TYPE_CHECKING, NoReturn
 
@@ -48,3 +49,30 @@ def safe_url(url: str) -> str:
     from core.dburl import display_url
 
     return display_url(url)
+
+
+def quiet_stdout() -> None:
+    """Point stdout at /dev/null once its reader has gone (`stopline export | head`).
+
+    Python's own flush at exit would otherwise fail again and print a traceback.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file descriptor (click's test runner)
+        pass
+
+
+def echo_or_stderr(text: str) -> None:
+    """Print a result on stdout; if nobody reads stdout any more, say it on stderr instead.
+
+    For what a person must not miss (how many rows an import stored): a closed pipe on
+    stdout is no reason to lose it.
+    """
+    try:
+        click.echo(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        quiet_stdout()
+        click.echo(text, err=True)

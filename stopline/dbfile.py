@@ -23,7 +23,10 @@ def relative_note(settings: Settings) -> str:
     """' (relative to the current directory /x)' for a relative SQLite path, else ''."""
     if not is_relative_sqlite(settings.database_url):
         return ""
-    return f" (STOPLINE_DATABASE_URL={settings.database_url} is relative to the current directory {os.getcwd()})"
+    return (
+        f" (STOPLINE_DATABASE_URL={settings.database_url} is relative to the current "
+        f"directory {os.getcwd()})"
+    )
 
 
 def how_to_point() -> str:
@@ -40,7 +43,7 @@ def require_file(settings: Settings) -> None:
     if path is None or path.exists():
         return
     raise NoLedger(
-        f"no ledger at {path}: the file does not exist{relative_note(settings)}. "
+        f"no consent ledger: the database file {path} does not exist{relative_note(settings)}. "
         f"{how_to_point()}; `stopline db upgrade` creates a new, empty ledger."
     )
 

@@ -125,7 +125,6 @@ def banner(settings: Settings, services: Services) -> list[str]:
 def run(settings: Settings) -> None:
     """Check rules and schema, build the app once, print the banner, then serve until stopped."""
     from stopline.bootstrap import build_services
-
     from stopline.cli_common import fail
     from stopline.dbfile import empty_relative_warning
     from stopline.portcheck import port_problem
