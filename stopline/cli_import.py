@@ -58,6 +58,9 @@ def import_command(settings: Settings, file: Path, dry_run: bool, as_json: bool)
     try:
         source.check_header()
     except (HeaderError, ListFileError) as error:
+        if as_json:  # a script gets its JSON whatever happened
+            echo_or_stderr(json.dumps({"file": str(file), "error": str(error), "stored": 0,
+                                       "complete": False}, indent=2))  # fmt: skip
         fail(str(error))
     services = services_for(settings)
     total = count_lines(file)

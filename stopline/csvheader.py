@@ -112,13 +112,14 @@ class Header:
 def choose(line: str) -> tuple[str, list[str], dict[str, str]]:
     """The separator that gives the header line a phone column (most frequent first)."""
     counts = separators_outside_quotes(line)
-    ranked = sorted((s for s in SEPARATORS if counts[s]), key=lambda s: -counts[s])
+    # A single column ('phone' alone) has no separator to count: read it as commas.
+    ranked = sorted((s for s in SEPARATORS if counts[s]), key=lambda s: -counts[s]) or [","]
     for delimiter in ranked:
         cells = next(csv.reader([line], delimiter=delimiter), [])
         mapping = column_map(cells)
         if "phone" in mapping.values():
             return delimiter, cells, mapping
-    delimiter = ranked[0] if ranked else ","
+    delimiter = ranked[0]
     return delimiter, next(csv.reader([line], delimiter=delimiter), []), {}
 
 
