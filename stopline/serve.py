@@ -131,13 +131,13 @@ def run(settings: Settings) -> None:
 
     services = build_services(settings)  # RulesError here stops start-up with the file's problems
     ensure_migrated(settings)
-    problem = port_problem(settings.host, settings.port)
-    if problem is not None:
-        services.close()
-        fail(problem)
     warning = empty_relative_warning(settings, services.database)
     if warning is not None:
         click.secho(f"Warning: {warning}", fg="yellow", err=True)
+    problem = port_problem(settings.host, settings.port)
+    if problem is not None:  # before the banner's "listening on": nothing would listen
+        services.close()
+        fail(problem)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
