@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import sys
@@ -75,4 +76,10 @@ def echo_or_stderr(text: str) -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         quiet_stdout()
-        click.echo(text, err=True)
+        tell(text)
+
+
+def tell(text: str, fg: str | None = None) -> None:
+    """A line on stderr that no closed pipe turns into a failure (the work is done by then)."""
+    with contextlib.suppress(BrokenPipeError):
+        click.secho(text, err=True, fg=fg)

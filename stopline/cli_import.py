@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from core.config import Settings
 from core.model import Actor, ImportSummary, Source
-from stopline.cli_common import echo_or_stderr, fail, operator, services_for
+from stopline.cli_common import echo_or_stderr, fail, operator, services_for, tell
 from stopline.csvheader import SEPARATORS, HeaderError
 from stopline.csvlist import ListFile, ListFileError, Problem
 
@@ -24,18 +25,16 @@ def count_lines(path: Path) -> int:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
-def quiet_progress(update: Callable[[int], None]) -> Callable[[int], None]:
-    """The progress bar's update, switched off if its terminal goes away (never the import)."""
-    alive = [True]
-
-    def advance(lines: int) -> None:
-        if alive[0]:
-            try:
-                update(lines)
-            except OSError:  # stderr piped into `head`, closed: keep importing
-                alive[0] = False
-
-    return advance
+@contextmanager
+def progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal's stderr, else the label once; it never stops an import."""
+    if not sys.stderr.isatty():
+        tell(label)  # a closed stderr (`2>&1 | head`) must not abort the import
+        yield lambda _lines: None
+        return
+    # stderr, not stdout: stdout carries the summary (or the JSON) for scripts.
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield bar.update
 
 
 @click.command("import")
@@ -66,12 +65,10 @@ def import_command(settings: Settings, file: Path, dry_run: bool, as_json: bool)
     total = count_lines(file)
     actor = Actor(Source.IMPORT, f"{file.name} by {operator().name}")  # "old.csv by cli:ann"
     label = f"Checking {file.name} (dry run)" if dry_run else f"Importing {file.name}"
-    # Progress goes to stderr: stdout carries the summary (or the JSON) for scripts.
-    stderr = sys.stderr
-    with click.progressbar(length=total, label=label, file=stderr) as bar:
+    with progress(total, label) as advance:
         try:
             summary = services.consent.import_optouts(
-                source.rows(quiet_progress(bar.update)), actor, dry_run=dry_run
+                source.rows(advance), actor, dry_run=dry_run
             )
         except ListFileError as error:
             fail(str(error))
@@ -120,21 +117,20 @@ def print_summary(report: dict[str, object]) -> None:
     refused = report["refused"]
     assert isinstance(refused, list)
     for problem in refused[:MAX_LISTED]:
-        click.echo(f"  line {problem['line']}: {problem['reason']}", err=True)
+        tell(f"  line {problem['line']}: {problem['reason']}")
     unlisted = len(refused) - MAX_LISTED + int(str(report["refused_unlisted"]))
     if unlisted > 0:
-        click.echo(f"  ... and {unlisted} more invalid rows (--json lists more).", err=True)
+        tell(f"  ... and {unlisted} more invalid rows (--json lists more).")
     stopped = report["stopped"]
     if isinstance(stopped, dict):
         done = f"{report['taken']} row(s) would have been stored" if report["dry_run"] else (
             f"{report['stored']} row(s) stored"
         )
-        click.secho(
+        tell(
             f"Stopped at line {stopped['line']}: {stopped['reason']}. Lines 1-"
             f"{report['lines_read']} were read and {done}; nothing from line "
             f"{stopped['line']} on. Fix the file (for a bad "
             "byte: save it as 'CSV UTF-8') and run the same import again: rows already stored "
             "are skipped.",
             fg="red",
-            err=True,
         )
