@@ -92,7 +92,7 @@ def summary_of(
     return {
         "file": str(file),
         "dry_run": dry_run,
-        "separator": SEPARATORS[header.delimiter] if header else None,
+        "separator": SEPARATORS.get(header.delimiter, header.delimiter) if header else None,
         "taken": summary.taken,
         "stored": 0 if dry_run else summary.taken,
         "skipped": summary.skipped,

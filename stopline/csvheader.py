@@ -7,12 +7,14 @@ rows: one row with an extra separator made it give up, and a hostile line made i
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from stopline.csvlines import Lines
 
 SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+EXCEL_SEP = re.compile(r"sep=([^\s\"])", re.IGNORECASE)
 
 # Header names seen in exports of other tools, mapped to the names the service reads.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -83,7 +85,7 @@ class Header:
     def malformed(self, cells: list[str], start: int, end: int) -> str | None:
         """Why a row cannot be read safely, or None."""
         if any(cell.strip() for cell in cells[self.width :]):
-            name = SEPARATORS[self.delimiter]
+            name = SEPARATORS.get(self.delimiter, repr(self.delimiter))
             return (
                 f"{len(cells)} values where the header has {self.width} column(s) (a {name} "
                 f"inside a value? put that value in double quotes)"
@@ -109,11 +111,13 @@ class Header:
         return None
 
 
-def choose(line: str) -> tuple[str, list[str], dict[str, str]]:
+def choose(line: str, forced: str | None = None) -> tuple[str, list[str], dict[str, str]]:
     """The separator that gives the header line a phone column (most frequent first)."""
     counts = separators_outside_quotes(line)
     # A single column ('phone' alone) has no separator to count: read it as commas.
     ranked = sorted((s for s in SEPARATORS if counts[s]), key=lambda s: -counts[s]) or [","]
+    if forced is not None:
+        ranked = [forced]
     for delimiter in ranked:
         cells = next(csv.reader([line], delimiter=delimiter), [])
         mapping = column_map(cells)
@@ -126,9 +130,13 @@ def choose(line: str) -> tuple[str, list[str], dict[str, str]]:
 def read_header(path: Path, lines: Lines) -> Header:
     """Read the first line: the separator and the columns, or a bare list of numbers."""
     first = next(lines, None)
+    forced = None
+    directive = EXCEL_SEP.fullmatch(first.rstrip("\r\n")) if first else None
+    if directive:  # Excel's "sep=;" line before the header says which separator it used
+        forced, first = directive.group(1), next(lines, None)
     if first is None or not first.strip():
         raise HeaderError(f"{path} is empty (its first line should name the columns).")
-    delimiter, cells, mapping = choose(first.rstrip("\n"))
+    delimiter, cells, mapping = choose(first.rstrip("\n"), forced)
     while cells and not cells[-1].strip():
         cells = cells[:-1]  # 'phone;reason;': a trailing separator names no column
     if "phone" in mapping.values():

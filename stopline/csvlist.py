@@ -52,7 +52,7 @@ class ListFile:
             try:
                 self.header = read_header(self.path, Lines(handle))
             except (BadBytes, LineTooLong) as error:
-                raise ListFileError(f"{self.path}: {error}; is this a CSV file?") from None
+                raise ListFileError(unreadable(self.path, error)) from None
         return self.header
 
     def rows(self, advance: Callable[[int], None] = lambda _n: None) -> Iterator[FileRow]:
@@ -65,14 +65,16 @@ class ListFile:
         try:
             header = self.header = read_header(self.path, lines)
         except (BadBytes, LineTooLong) as error:
-            raise ListFileError(f"{self.path}: {error}; is this a CSV file?") from None
+            raise ListFileError(unreadable(self.path, error)) from None
         index = header.columns if header.columns is not None else {"phone": 0}
-        pending: list[str] = [header.first_line] if header.columns is None else []
+        # A bare list's first line is its first row, already read for the header.
+        guard = _Guard(chain([header.first_line] if header.columns is None else [], lines))
+        unread = 1 if header.columns is None else 0
+        reader = csv.reader(guard, delimiter=header.delimiter)
         while True:
-            start = lines.number + 1 - len(pending)
-            before = lines.number
-            reader = csv.reader(_Guard(chain(pending, lines), lines), delimiter=header.delimiter)
-            pending = []
+            start, before = lines.number + 1 - unread, lines.number
+            unread = 0
+            guard.chars = 0
             try:
                 cells = next(reader)
             except StopIteration:
@@ -80,17 +82,18 @@ class ListFile:
             except BadBytes as error:
                 self._stop(error.line, f"{error} (saved in another encoding?)")
                 break
-            except LineTooLong as error:
-                self._refuse(error.line, f"{error}; a row is at most {MAX_LINE_BYTES:,}")
-                advance(lines.number - before)
-                continue
             except _RunawayQuote:
                 self._stop(start, f"a quote opened on line {start} is still open "
                                   f"{MAX_RECORD_CHARS:,} characters later (line {lines.number})")
                 break  # fmt: skip
-            except csv.Error as error:
-                self._refuse(start, f"not CSV: {error}")
+            except (LineTooLong, csv.Error) as error:
+                if isinstance(error, LineTooLong):
+                    within = f" (in the row from line {start})" if start < error.line else ""
+                    self._refuse(start, f"{error}{within}; a row is at most {MAX_LINE_BYTES:,}")
+                else:
+                    self._refuse(start, f"not CSV: {error}")
                 advance(lines.number - before)
+                reader = csv.reader(guard, delimiter=header.delimiter)  # a fresh record
                 continue
             advance(lines.number - before)
             end = lines.number
@@ -116,6 +119,18 @@ class ListFile:
         self.stopped = Problem(line, reason)
 
 
+def unreadable(path: Path, error: Exception) -> str:
+    """Why the first line cannot be read, naming UTF-16 (Excel's "Unicode Text") when it is."""
+    with path.open("rb") as handle:
+        start = handle.read(2)
+    if start in (b"\xff\xfe", b"\xfe\xff"):
+        return (
+            f"{path} is UTF-16 (Excel's 'Unicode Text'); save it as 'CSV UTF-8' and import "
+            "it again."
+        )
+    return f"{path}: {error}; is this a CSV file? Save it as 'CSV UTF-8'."
+
+
 class _RunawayQuote(Exception):
     """A record longer than MAX_RECORD_CHARS: a quote left open."""
 
@@ -123,18 +138,17 @@ class _RunawayQuote(Exception):
 class _Guard:
     """Lines for csv.reader, counting a record's characters to stop a runaway quote."""
 
-    def __init__(self, source: Iterator[str], lines: Lines) -> None:
+    def __init__(self, source: Iterator[str]) -> None:
         self._source = source
-        self._lines = lines
-        self._chars = 0
+        self.chars = 0  # reset before each record
 
     def __iter__(self) -> _Guard:
         return self
 
     def __next__(self) -> str:
         line = next(self._source)
-        self._chars += len(line)
-        if self._chars > MAX_RECORD_CHARS:
+        self.chars += len(line)
+        if self.chars > MAX_RECORD_CHARS:
             raise _RunawayQuote
         return line
 

@@ -90,6 +90,7 @@ SHAPES = [
     ("quoted header", b'"Phone Number","Notes, if any"\n+12065550000,"x, y"\n', 1),
     ("commas in a semicolon file", b"phone;reason\n+12065550000;a, b, c\n+12065550001;d,e\n", 2),
     ("BOM", "\ufeffMobile;Comment\n+12065550000;x\n".encode(), 1),
+    ("Excel's sep= line", b"sep=;\nphone;reason\n+12065550000;a,b\n+12065550001;c\n", 2),
     ("CRLF", b"phone,reason\r\n+12065550000,x\r\n+12065550001,y\r\n", 2),
     ("old Mac CR", b"phone,reason\r+12065550000,x\r+12065550001,y\r", 2),
     ("no final newline", b"phone\n+12065550000\n+12065550001", 2),
@@ -254,8 +255,9 @@ def test_json_summary_names_every_refusal(ledger: Ledger) -> None:
         (b"name;email\nann;a@example.com\n", "no phone column"),
         (b"phone" + b"," * (MAX_LINE_BYTES + 1) + b"\n+12065550000\n", "bytes long"),
         (b"ph\xf6ne,reason\n+12065550000,x\n", "not UTF-8"),
+        ("phone\treason\n+12065550000\tx\n".encode("utf-16"), "UTF-16"),
     ],
-    ids=["empty", "no phone column", "huge header", "bad byte in the header"],
+    ids=["empty", "no phone column", "huge header", "bad byte in the header", "UTF-16"],
 )
 def test_a_file_that_is_no_list_is_refused_before_anything_is_stored(
     ledger: Ledger, content: bytes, message: str
