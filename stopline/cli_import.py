@@ -72,6 +72,14 @@ def import_command(settings: Settings, file: Path, dry_run: bool, as_json: bool)
             )
         except ListFileError as error:
             fail(str(error))
+        except KeyboardInterrupt:
+            # Each chunk of rows commits on its own: what was stored stays, nothing is half-done.
+            tell(
+                f"Interrupted: the rows stored so far are kept; run `stopline import {file}` "
+                "again to finish (rows already stored are skipped).",
+                fg="red",
+            )
+            raise SystemExit(130) from None
     report = summary_of(file, source, summary, dry_run)
     if as_json:
         echo_or_stderr(json.dumps(report, indent=2))

@@ -23,16 +23,37 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "number",
         "phone_number",
         "phonenumber",
+        "phone_no",
+        "phone_num",
+        "telephone",
+        "telephone_no",
+        "telephone_number",
+        "tel",
+        "tel_no",
         "mobile",
         "mobile_number",
+        "mobile_phone",
+        "mobile_no",
+        "cell",
+        "cell_phone",
+        "cellphone",
         "contact",
+        "contact_number",
         "msisdn",
         "e164",
+        "e_164",
     ),
-    "sender": ("sender", "sender_number", "business_number", "from_number", "short_code"),
-    "reason": ("reason", "note", "notes", "comment"),
-    "opted_out_at": ("opted_out_at", "opted_out", "date", "since", "timestamp", "created_at"),
-}
+    "sender": (
+        "sender", "sender_number", "sender_id", "business_number", "business_phone",
+        "from", "from_number", "short_code",
+    ),
+    "reason": ("reason", "note", "notes", "comment", "comments"),
+    "opted_out_at": (
+        "opted_out_at", "opted_out", "opted_out_on", "opt_out_date", "unsubscribed_at",
+        "date", "since", "timestamp", "created_at",
+    ),
+}  # fmt: skip
+_NOT_WORD = re.compile(r"[^0-9a-z]+")
 
 
 class HeaderError(Exception):
@@ -40,8 +61,9 @@ class HeaderError(Exception):
 
 
 def canonical(header: str) -> str:
-    """Fold a header cell so 'Phone Number' and 'phone-number' read the same."""
-    return header.strip().lower().replace(" ", "_").replace("-", "_")
+    """Fold a header cell so 'Phone Number', 'phone-number' and 'PHONE_NUMBER' read the same."""
+    # 'Phone No.', 'E.164', 'Mobile #': every run of other characters is one '_'.
+    return _NOT_WORD.sub("_", header.strip().lower()).strip("_")
 
 
 def column_map(headers: list[str]) -> dict[str, str]:

@@ -88,6 +88,8 @@ SHAPES = [
     ("header with a trailing separator", b"Phone;Reason;\n+12065550000;a;\n+12065550001;b\n", 2),
     ("quoted separators", b'phone;reason\n"+12065550000";"late; angry"\n+12065550001;"a;b;c"\n', 2),
     ("quoted header", b'"Phone Number","Notes, if any"\n+12065550000,"x, y"\n', 1),
+    ("other header names", b"Telephone No.;Comments\n+12065550000;x\n", 1),
+    ("header in capitals with #", b"MOBILE #\tFROM\n+12065550000\t+12065550199\n", 1),
     ("commas in a semicolon file", b"phone;reason\n+12065550000;a, b, c\n+12065550001;d,e\n", 2),
     ("BOM", "\ufeffMobile;Comment\n+12065550000;x\n".encode(), 1),
     ("Excel's sep= line", b"sep=;\nphone;reason\n+12065550000;a,b\n+12065550001;c\n", 2),
