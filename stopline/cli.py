@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.config import Settings
-from core.errors import InvalidPhoneNumber, RulesError, StoplineError
-from stopline.cli_common import fail, quiet_stdout
+from core.errors import DatabaseUnavailable, InvalidPhoneNumber, RulesError, StoplineError
+from stopline.cli_common import fail, quiet_stdout, safe_url
 from stopline.cli_db import db
 from stopline.cli_ledger import export_command, import_command, optin, optout, status
 from stopline.cli_rules import rules
@@ -34,11 +34,14 @@ class StoplineGroup(click.Group):
             sys.exit(1)
         except InvalidPhoneNumber as error:
             fail(error.detail, 2)
+        except DatabaseUnavailable as error:
+            fail(naming_database(ctx, error.detail))
         except StoplineError as error:
             fail(error.detail)
         except SQLAlchemyError as error:
             # The service maps what it expects; a bad URL or a missing driver lands here.
-            fail(f"database error: {first_line(error)}. Check STOPLINE_DATABASE_URL.")
+            fail(naming_database(ctx, f"database error: {first_line(error)}") + ". Check "
+                 "STOPLINE_DATABASE_URL.")  # fmt: skip
         except AlembicError as error:
             fail(f"migration failed: {first_line(error)}")
         except BrokenPipeError:
@@ -48,6 +51,15 @@ class StoplineGroup(click.Group):
             sys.exit(141)
         except OSError as error:
             fail(str(error))
+
+
+def naming_database(ctx: click.Context, message: str) -> str:
+    """The message with the database it is about (absolute path, no password) when it lacks it."""
+    settings = ctx.obj
+    if not isinstance(settings, Settings):
+        return message
+    where = safe_url(settings.database_url)
+    return message if where in message else f"{message} (database {where})"
 
 
 def first_line(error: BaseException) -> str:

@@ -180,3 +180,19 @@ def test_a_postgres_url_reaches_the_database_from_every_command(elsewhere: Path)
     assert "NoSuchModuleError" not in status.output and "Traceback" not in status.output
     assert status.stdout.startswith("database: postgresql+psycopg://")
     assert os.listdir(elsewhere) == []
+
+
+def test_a_ledger_unavailable_mid_command_is_named_by_its_absolute_path(elsewhere: Path) -> None:
+    assert run("db", "upgrade").exit_code == 0
+    holder = sqlite3.connect(elsewhere / "stopline.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another writer keeps the ledger's write lock
+        env = {"STOPLINE_DATABASE_URL": RELATIVE, "STOPLINE_RULES_PATH": str(RULES),
+               "STOPLINE_DB_BUSY_TIMEOUT_MS": "100"}  # fmt: skip
+        result = CliRunner().invoke(main, ["optout", CONTACT, "--reason", "x"], env=env)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code == 1
+    assert "database" in result.stderr and f"sqlite:///{elsewhere / 'stopline.db'}" in result.stderr
+    assert "Traceback" not in result.output
