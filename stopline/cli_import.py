@@ -104,9 +104,10 @@ def summary_of(
         "taken": summary.taken,
         "stored": 0 if dry_run else summary.taken,
         "skipped": summary.skipped,
-        "invalid": summary.invalid + len(source.refused),
+        "invalid": summary.invalid + source.refused_count,
         "refused": [{"line": p.line, "reason": p.reason} for p in problems],
-        "refused_unlisted": summary.invalid - len(summary.problems),
+        "refused_unlisted": summary.invalid - len(summary.problems)
+        + source.refused_count - len(source.refused),
         "complete": stopped is None,
         "stopped": None if stopped is None else {"line": stopped.line, "reason": stopped.reason},
         "lines_read": source.lines_read if stopped is None else stopped.line - 1,

@@ -16,12 +16,13 @@ from itertools import chain
 from pathlib import Path
 from typing import BinaryIO
 
-from core.bulk import FileRow
+from core.bulk import MAX_ERRORS, FileRow
 from stopline.csvheader import Header, read_header
 from stopline.csvlines import MAX_LINE_BYTES, BadBytes, Lines, LineTooLong
 
 # A quoted value may span lines (a note with line breaks), but not without end.
 MAX_RECORD_CHARS = 16 * 1024
+MAX_LISTED = MAX_ERRORS  # refusals kept with their line; the rest are counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,7 @@ class ListFile:
 
     path: Path
     refused: list[Problem] = field(default_factory=list)
+    refused_count: int = 0
     stopped: Problem | None = None
     lines_read: int = 0
     header: Header | None = None
@@ -113,7 +115,9 @@ class ListFile:
         self.lines_read = lines.number
 
     def _refuse(self, line: int, reason: str) -> None:
-        self.refused.append(Problem(line, reason))
+        self.refused_count += 1
+        if len(self.refused) < MAX_LISTED:  # a file of a million bad lines stays small
+            self.refused.append(Problem(line, reason))
 
     def _stop(self, line: int, reason: str) -> None:
         self.stopped = Problem(line, reason)

@@ -309,3 +309,12 @@ def test_whatever_the_file_the_summary_matches_the_ledger(
         return
     assert summary["complete"] is (summary["stopped"] is None)
     assert all(r["line"] >= 2 for r in summary["refused"])
+
+
+def test_a_file_of_bad_lines_is_counted_in_full_and_listed_in_part(ledger: Ledger) -> None:
+    bad = b"+12065550000,a,b,c\n" * 1500 + b"nope,,\n" * 1200  # 1,500 too wide, 1,200 not numbers
+    result, summary = ledger.load(b"phone,reason\n" + bad + b"+12065550001,ok\n")
+    assert result.exit_code == 0
+    assert (summary["taken"], summary["invalid"]) == (1, 2700)
+    assert len(summary["refused"]) + summary["refused_unlisted"] == 2700
+    assert len(summary["refused"]) <= 2000
