@@ -13,7 +13,7 @@ from sqlalchemy import and_, select
 from core import ledger
 from core.dates import parse_moment
 from core.db import Database
-from core.errors import InvalidInput, InvalidPhoneNumber
+from core.errors import DatabaseUnavailable, InvalidInput, InvalidPhoneNumber
 from core.model import (
     ACCOUNT,
     Actor,
@@ -81,7 +81,8 @@ def import_optouts(
     """Load an opt-out list in chunks; each row is decided by the rules like an agent's opt-out.
 
     Each chunk is committed on its own: when `rows` ends early (a file that stops part way),
-    every row before is stored and counted. A dry run decides the same way and writes nothing.
+    every row before is stored and counted; when the ledger fails, the summary counts the
+    chunks stored and `failed_at` names the first line not stored. A dry run writes nothing.
     """
     taken = skipped = invalid = 0
     errors: list[str] = []
@@ -92,6 +93,7 @@ def import_optouts(
     # A dry run keeps what it would have stored, so later chunks see it as a real run would.
     planned: dict[str, dict[str, Any]] | None = {} if dry_run else None
     while chunk := list(islice(numbered, CHUNK)):
+        before = (skipped, invalid, len(errors))  # what the chunk adds counts once it is stored
         parsed: list[tuple[str, str | None, str | None, datetime | None]] = []
         # Repeats are looked for within a chunk only, so memory stays flat however long the
         # file: a repeat in a later chunk finds its opt-out already stored and is skipped.
@@ -118,7 +120,16 @@ def import_optouts(
                 continue
             seen.add(key)
             parsed.append((contact, sender, reason, since))
-        done, passed = _import_chunk(database, decider, parsed, actor, clock, planned)
+        try:
+            done, passed = _import_chunk(database, decider, parsed, actor, clock, planned)
+        except DatabaseUnavailable as exc:
+            # Earlier chunks are committed; this one is not. Say so, not "nothing was stored".
+            skipped, invalid, listed = before
+            del errors[listed:], problems[listed:]
+            return ImportSummary(
+                taken=taken, skipped=skipped, invalid=invalid, errors=errors,
+                problems=problems, failed_at=(chunk[0][0], exc.detail),
+            )  # fmt: skip
         taken += done
         skipped += passed
         if progress is not None:

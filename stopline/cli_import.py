@@ -80,6 +80,9 @@ def import_command(settings: Settings, file: Path, dry_run: bool, as_json: bool)
                 fg="red",
             )
             raise SystemExit(130) from None
+    if summary.failed_at is not None:  # the ledger failed part way: a stop like a bad byte
+        line, why = summary.failed_at
+        source.stopped = Problem(line, f"the ledger failed ({why}); nothing from here was stored")
     report = summary_of(file, source, summary, dry_run)
     if as_json:
         echo_or_stderr(json.dumps(report, indent=2))
@@ -138,8 +141,7 @@ def print_summary(report: dict[str, object]) -> None:
         tell(
             f"Stopped at line {stopped['line']}: {stopped['reason']}. Lines 1-"
             f"{report['lines_read']} were read and {done}; nothing from line "
-            f"{stopped['line']} on. Fix the file (for a bad "
-            "byte: save it as 'CSV UTF-8') and run the same import again: rows already stored "
-            "are skipped.",
+            f"{stopped['line']} on. Fix what stopped it (for a bad byte, save the file as "
+            "'CSV UTF-8') and run the same import again: rows already stored are skipped.",
             fg="red",
         )

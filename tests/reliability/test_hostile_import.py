@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -318,3 +319,48 @@ def test_a_file_of_bad_lines_is_counted_in_full_and_listed_in_part(ledger: Ledge
     assert (summary["taken"], summary["invalid"]) == (1, 2700)
     assert len(summary["refused"]) + summary["refused_unlisted"] == 2700
     assert len(summary["refused"]) <= 2000
+
+
+def test_a_ledger_that_fails_part_way_is_reported_with_what_was_stored(ledger: Ledger) -> None:
+    from core.config import Settings
+    from core.model import Actor, Source
+    from stopline.bootstrap import build_services
+
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, database_url=f"sqlite:///{ledger.db}", rules_path=RULES,
+        db_busy_timeout_ms=100,
+    )  # fmt: skip
+    services = build_services(settings)
+    holder = sqlite3.connect(ledger.db, isolation_level=None)
+
+    def rows() -> Iterator[dict[str, str]]:
+        for i in range(4500):
+            if i == 2000:  # the first chunk is committed; another writer takes the lock
+                holder.execute("BEGIN IMMEDIATE")
+            yield {"phone": number(i)}
+
+    try:
+        summary = services.consent.import_optouts(rows(), Actor(Source.IMPORT, "t"))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        services.close()
+    assert summary.taken == 2000 == len(ledger.opted_out())
+    assert summary.failed_at is not None and summary.failed_at[0] == 2002  # row 2,001's line
+
+    holder = sqlite3.connect(ledger.db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        path = ledger.dir / "x.csv"
+        path.write_text("phone\n" + "".join(f"{number(i)}\n" for i in range(4500)))
+        result = CliRunner().invoke(
+            main, ["import", str(path)], env={**ledger.env, "STOPLINE_DB_BUSY_TIMEOUT_MS": "100"}
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code == 1
+    assert "Stopped at line 2: the ledger failed" in result.stderr
+    assert "0 row(s) stored" in result.stderr
+    assert "nothing was stored, try again" not in result.stderr
+    assert "Traceback" not in result.output
