@@ -364,3 +364,34 @@ def test_a_ledger_that_fails_part_way_is_reported_with_what_was_stored(ledger: L
     assert "0 row(s) stored" in result.stderr
     assert "nothing was stored, try again" not in result.stderr
     assert "Traceback" not in result.output
+
+
+@pytest.mark.postgres
+def test_dry_run_then_import_on_postgresql(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_schema_url: str
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    monkeypatch.chdir(tmp_path)
+    env = {"STOPLINE_DATABASE_URL": pg_schema_url, "STOPLINE_RULES_PATH": str(RULES)}
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+    def counts() -> tuple[int, int]:
+        engine = create_engine(pg_schema_url)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT count(*) FROM consent")).scalar_one()
+            events = conn.execute(text("SELECT count(*) FROM consent_events")).scalar_one()
+        engine.dispose()
+        return rows, events
+
+    assert run("db", "upgrade").exit_code == 0
+    path = tmp_path / "pg.csv"
+    path.write_bytes(b"phone;reason\n+12065550000;a;\n+12065550001;b\nnope;c\n+12065550000;d\n")
+    dry = json.loads(run("import", str(path), "--dry-run", "--json").stdout)
+    assert counts() == (0, 0)
+    real = json.loads(run("import", str(path), "--json").stdout)
+    assert (dry["taken"], dry["skipped"], dry["invalid"]) == (2, 1, 1)
+    assert (real["stored"], real["skipped"], real["invalid"]) == (2, 1, 1)
+    assert counts() == (2, 2)
