@@ -8,6 +8,8 @@ import socket
 
 def port_problem(host: str, port: int) -> str | None:
     """Why stopline cannot listen on host:port, or None when it can (a bind test)."""
+    if not 1 <= port <= 65535:  # getaddrinfo takes 99999 without a word
+        return f"{port} is not a port number (1-65535): check STOPLINE_PORT or --port"
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -32,7 +34,10 @@ def port_problem(host: str, port: int) -> str | None:
                 f"no permission to listen on port {port} (ports below 1024 need root): "
                 f"pick another with STOPLINE_PORT or --port"
             )
-        return f"cannot listen on {host}:{port}: {error.strerror or error}"
+        return (
+            f"cannot listen on {host}:{port}: {error.strerror or error} "
+            "(check STOPLINE_HOST or --host)"
+        )
     finally:
         probe.close()
     return None

@@ -67,6 +67,26 @@ def test_a_port_in_use_is_one_clear_message_and_a_failure(
     assert "--port" in result.stderr
     assert "listening" not in result.stdout
     assert "Traceback" not in result.stderr and "Retrying" not in result.stderr
+    # The project's ledger is empty and named relatively: serve says so before anything else.
+    assert f"the ledger sqlite:///{project / 'stopline.db'} is empty" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--port", "99999"], "99999 is not a port number"),
+        (["--port", "0"], "0 is not a port number"),
+        (["--host", "no-such-host.invalid"], "cannot listen on no-such-host.invalid"),
+        (["--host", "192.0.2.1"], "cannot listen on 192.0.2.1"),  # not this machine's
+    ],
+)
+def test_an_address_stopline_cannot_listen_on_is_one_clear_message(
+    project: Path, args: list[str], says: str
+) -> None:
+    result = stopline(project, "serve", *args)
+    assert result.returncode == 1
+    assert says in result.stderr and "STOPLINE_" in result.stderr
+    assert "listening" not in result.stdout and "Traceback" not in result.stderr
 
 
 def make_run(tmp_path: Path, *make_args: str, **env: str) -> str:
