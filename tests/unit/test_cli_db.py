@@ -196,3 +196,15 @@ def test_a_ledger_unavailable_mid_command_is_named_by_its_absolute_path(elsewher
     assert result.exit_code == 1
     assert "database" in result.stderr and f"sqlite:///{elsewhere / 'stopline.db'}" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_status_from_an_empty_relative_ledger_warns_that_it_may_not_be_the_real_one(
+    elsewhere: Path,
+) -> None:
+    assert run("db", "upgrade").exit_code == 0
+    result = run("status", CONTACT)
+    assert result.exit_code == 0
+    assert "may be texted" in result.stdout
+    assert f"Warning: the ledger sqlite:///{elsewhere / 'stopline.db'} is empty" in result.stderr
+    assert run("optout", "+12065550111", "--reason", "x").exit_code == 0
+    assert "Warning" not in run("status", CONTACT).stderr
