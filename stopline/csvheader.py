@@ -152,6 +152,8 @@ def choose(line: str, forced: str | None = None) -> tuple[str, list[str], dict[s
 def read_header(path: Path, lines: Lines) -> Header:
     """Read the first line: the separator and the columns, or a bare list of numbers."""
     first = next(lines, None)
+    while first is not None and not first.strip():
+        first = next(lines, None)  # blank lines above the header
     forced = None
     directive = EXCEL_SEP.fullmatch(first.rstrip("\r\n")) if first else None
     if directive:  # Excel's "sep=;" line before the header says which separator it used

@@ -22,6 +22,8 @@ from stopline.csvlines import MAX_LINE_BYTES, BadBytes, Lines, LineTooLong
 
 # A quoted value may span lines (a note with line breaks), but not without end.
 MAX_RECORD_CHARS = 16 * 1024
+# .xlsx (a zip) and .xls (OLE2) files start with these bytes.
+WORKBOOKS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 MAX_LISTED = MAX_ERRORS  # refusals kept with their line; the rest are counted
 
 
@@ -51,6 +53,12 @@ class ListFile:
     def check_header(self) -> Header:
         """Read the header alone (HeaderError, ListFileError), before anything is imported."""
         with self.path.open("rb") as handle:
+            if handle.read(8).startswith(WORKBOOKS):
+                raise ListFileError(
+                    f"{self.path} is an Excel workbook, not a CSV file: open it and save it as "
+                    "'CSV UTF-8 (comma delimited)', then import that file."
+                )
+            handle.seek(0)
             try:
                 self.header = read_header(self.path, Lines(handle))
             except (BadBytes, LineTooLong) as error:

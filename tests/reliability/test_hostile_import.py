@@ -98,6 +98,8 @@ SHAPES = [
     ("old Mac CR", b"phone,reason\r+12065550000,x\r+12065550001,y\r", 2),
     ("no final newline", b"phone\n+12065550000\n+12065550001", 2),
     ("blank lines", b"phone\n\n+12065550000\n\n\n+12065550001\n", 2),
+    ("blank lines above the header", b"\n\r\n  \nphone\n+12065550000\n", 1),
+    ("separators only", b"phone;reason\n;\n+12065550000;x\n;;\n", 1),
     ("bare list", b"+12065550000\n+12065550001\n(206) 555-0002\n", 3),
     ("multi-line note", b'phone,reason\n+12065550000,"line one\nline two"\n+12065550001,z\n', 2),
 ]
@@ -259,8 +261,13 @@ def test_json_summary_names_every_refusal(ledger: Ledger) -> None:
         (b"phone" + b"," * (MAX_LINE_BYTES + 1) + b"\n+12065550000\n", "bytes long"),
         (b"ph\xf6ne,reason\n+12065550000,x\n", "not UTF-8"),
         ("phone\treason\n+12065550000\tx\n".encode("utf-16"), "UTF-16"),
+        (b"PK\x03\x04\x14\x00\x06\x00phone\n", "Excel workbook"),
+        (b"\n\n\n", "is empty"),
     ],
-    ids=["empty", "no phone column", "huge header", "bad byte in the header", "UTF-16"],
+    ids=[
+        "empty", "no phone column", "huge header", "bad byte in the header", "UTF-16", "xlsx",
+        "only blank lines",
+    ],
 )
 def test_a_file_that_is_no_list_is_refused_before_anything_is_stored(
     ledger: Ledger, content: bytes, message: str
