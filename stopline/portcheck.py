@@ -43,5 +43,10 @@ def port_problem(host: str, port: int) -> str | None:
     return None
 
 
+def address(host: str, port: int) -> str:
+    """host:port as gunicorn and URLs want it: an IPv6 address goes in brackets."""
+    return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+
+
 def _other(port: int) -> int:
     return port + 1 if port < 65535 else 8001

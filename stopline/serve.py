@@ -11,6 +11,7 @@ import click
 from core.config import Settings
 from core.errors import StoplineError
 from stopline.cli_common import safe_url
+from stopline.portcheck import address
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -73,7 +74,7 @@ def ensure_migrated(settings: Settings) -> None:
 
 def banner(settings: Settings, services: Services) -> list[str]:
     """What a person starting the server needs to know: where, what works, what to set."""
-    base = f"http://{settings.host}:{settings.port}"
+    base = f"http://{address(settings.host, settings.port)}"
     public = (settings.public_url or base).rstrip("/")
     rules = services.rules
     lines = [

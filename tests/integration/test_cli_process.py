@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RULES
-from tests.integration.test_serve import ROOT, stopline_command
+from tests.integration.test_serve import ROOT, Server, stop, stopline_command, wait_healthy
 
 QUICK = 60  # seconds: far more than any of these takes; a hang fails instead of blocking
 
@@ -69,6 +69,44 @@ def test_a_port_in_use_is_one_clear_message_and_a_failure(
     assert "Traceback" not in result.stderr and "Retrying" not in result.stderr
     # The project's ledger is empty and named relatively: serve says so before anything else.
     assert f"the ledger sqlite:///{project / 'stopline.db'} is empty" in result.stderr
+
+
+def test_a_taken_ipv6_port_is_named_in_brackets_free(project: Path) -> None:
+    try:
+        sock = socket.socket(socket.AF_INET6)
+        sock.bind(("::1", 0))
+    except OSError as error:
+        pytest.skip(f"no IPv6 loopback here: {error}")
+    with sock:
+        sock.listen()
+        port = sock.getsockname()[1]
+        result = stopline(project, "serve", "--host", "::1", "--port", str(port))
+    assert result.returncode == 1
+    assert result.stderr.count(f"port {port} on ::1 is already in use") == 1
+
+
+@pytest.mark.slow
+def test_serve_listens_where_env_says_ipv6_included(project: Path) -> None:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+            port = probe.getsockname()[1]
+    except OSError as error:
+        pytest.skip(f"no IPv6 loopback here: {error}")
+    (project / ".env").write_text(f"STOPLINE_HOST=::1\nSTOPLINE_PORT={port}\n")
+    log = project / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*stopline_command(), "serve", "--workers", "1"], cwd=project,
+            env=environment(project), stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    server = Server(f"http://[::1]:{port}", log, process)
+    try:
+        wait_healthy(server)
+        assert f"listening on http://[::1]:{port}" in server.output()
+    finally:
+        stop(process)
 
 
 @pytest.mark.parametrize(

@@ -208,3 +208,14 @@ def test_status_from_an_empty_relative_ledger_warns_that_it_may_not_be_the_real_
     assert f"Warning: the ledger sqlite:///{elsewhere / 'stopline.db'} is empty" in result.stderr
     assert run("optout", "+12065550111", "--reason", "x").exit_code == 0
     assert "Warning" not in run("status", CONTACT).stderr
+
+
+@pytest.mark.parametrize(
+    ("host", "bind"),
+    [("127.0.0.1", "127.0.0.1:8000"), ("::1", "[::1]:8000"), ("[::]", "[::]:8000"),
+     ("localhost", "localhost:8000")],
+)  # fmt: skip
+def test_gunicorn_and_the_banner_get_ipv6_addresses_in_brackets(host: str, bind: str) -> None:
+    from stopline.portcheck import address
+
+    assert address(host, 8000) == bind
