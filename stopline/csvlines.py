@@ -40,8 +40,9 @@ class BadBytes(Exception):
 class Lines:
     """Iterate over decoded lines ending in '\\n'; `number` is the last line handed out."""
 
-    def __init__(self, handle: BinaryIO) -> None:
+    def __init__(self, handle: BinaryIO, block: int = _BLOCK) -> None:
         self._handle = handle
+        self._block = block
         self._buffer = b""
         self._pos = 0
         self._eof = False
@@ -59,6 +60,9 @@ class Lines:
         self.number += 1
         if self.number == 1 and raw.startswith(_BOM):
             raw = raw[len(_BOM) :]  # spreadsheets' "CSV UTF-8" starts with a byte-order mark
+            if not raw:  # the mark and nothing else
+                self.ended = True
+                raise StopIteration
         body = raw.rstrip(b"\r\n")
         try:
             return body.decode("utf-8") + "\n"
@@ -89,7 +93,7 @@ class Lines:
         return self._skip_long_line()
 
     def _fill(self) -> None:
-        chunk = self._handle.read(_BLOCK)
+        chunk = self._handle.read(self._block)
         self._buffer = self._buffer[self._pos :] + chunk
         self._pos = 0
         self._eof = not chunk
