@@ -90,7 +90,8 @@ class ListFile:
             except StopIteration:
                 break
             except BadBytes as error:
-                self._stop(error.line, f"{error} (saved in another encoding?)")
+                # At the row's first line: a quoted row that reached the bad byte is not stored.
+                self._stop(start, f"{error} (saved in another encoding?)")
                 break
             except _RunawayQuote:
                 self._stop(start, f"a quote opened on line {start} is still open "

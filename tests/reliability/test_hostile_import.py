@@ -204,6 +204,17 @@ def test_a_quote_left_open_stops_and_keeps_the_rows_before(
     assert summary["stored"] == 2 == len(ledger.opted_out())
 
 
+def test_a_bad_byte_inside_a_quoted_row_stops_at_the_rows_first_line(ledger: Ledger) -> None:
+    content = (
+        b'phone,reason\n+12065550000,a\n+12065550001,"two\nlines d\xe9j\xe0"\n'
+        b"+12065550002,b\n"
+    )
+    result, summary = ledger.load(content)
+    assert result.exit_code == 1
+    assert summary["stopped"]["line"] == 3 and "of line 4" in summary["stopped"]["reason"]
+    assert summary["lines_read"] == 2 and summary["stored"] == 1 == len(ledger.opted_out())
+
+
 def test_a_stray_quote_that_swallows_rows_is_refused_not_stored(ledger: Ledger) -> None:
     content = (
         b'phone,reason\n+12065550000,"oops\n+12065550001,x\n+12065550002,"fine"\n'
