@@ -1,6 +1,5 @@
-# stopline: `make run` serves on 127.0.0.1:$(PORT); `make test` runs ruff, mypy and pytest.
-PORT ?= 8000
-HOST ?= 127.0.0.1
+# stopline: `make run` serves where .env says (STOPLINE_HOST/STOPLINE_PORT, else 127.0.0.1:8000);
+# `make run PORT=8001 HOST=0.0.0.0` overrides them. `make test` runs ruff, mypy and pytest.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +9,8 @@ STAMP := $(VENV)/.stopline-installed
 .PHONY: help install run test lint typecheck bench clean
 
 help:
-	@echo "make run    create .venv, install, migrate ./stopline.db and serve on $(HOST):$(PORT)"
+	@echo "make run    create .venv, install, migrate the ledger and serve (STOPLINE_HOST/PORT"
+	@echo "           from .env; make run PORT=8001 HOST=0.0.0.0 overrides them)"
 	@echo "make test   ruff, mypy and pytest"
 	@echo "make lint   ruff only;  make bench   benchmarks;  make clean   remove build files"
 
@@ -24,9 +24,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# Flags only for PORT/HOST given to make (its command line or environment): otherwise
+# stopline serve reads STOPLINE_PORT/STOPLINE_HOST from .env and the environment itself.
+SERVE_FLAGS := $(if $(PORT), --port $(PORT))$(if $(HOST), --host $(HOST))
+
 run: install
 	$(BIN)/stopline db upgrade
-	exec $(BIN)/stopline serve --host $(HOST) --port $(PORT)
+	exec $(BIN)/stopline serve$(SERVE_FLAGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from itertools import islice
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -12,7 +13,7 @@ from sqlalchemy import and_, select
 from core import ledger
 from core.dates import parse_moment
 from core.db import Database
-from core.errors import InvalidInput, InvalidPhoneNumber
+from core.errors import DatabaseUnavailable, InvalidInput, InvalidPhoneNumber
 from core.model import (
     ACCOUNT,
     Actor,
@@ -33,6 +34,20 @@ from core.transitions import Context, plan
 PHONE_KEYS = ("phone", "number", "phone_number", "mobile", "contact", "msisdn")
 CHUNK = 2000
 MAX_ERRORS = 1000
+
+
+class FileRow(dict[str, str]):
+    """A row read from a file, with the line it starts on (its problems name that line)."""
+
+    line: int = 0
+
+
+def _numbered(
+    rows: Iterable[Mapping[str, str | None]],
+) -> Iterator[tuple[int, Mapping[str, str | None]]]:
+    # Plain mappings are numbered as a file's lines after its header (row 1).
+    for number, row in enumerate(rows, start=2):
+        yield (row.line if isinstance(row, FileRow) and row.line else number), row
 
 
 def _field(row: Mapping[str, str | None], *keys: str) -> str:
@@ -61,14 +76,24 @@ def import_optouts(
     region: str,
     clock: Callable[[], datetime],
     progress: Callable[[int], None] | None = None,
+    dry_run: bool = False,
 ) -> ImportSummary:
-    """Load an opt-out list in chunks; each row is decided by the rules like an agent's opt-out."""
+    """Load an opt-out list in chunks; each row is decided by the rules like an agent's opt-out.
+
+    Each chunk is committed on its own: when `rows` ends early (a file that stops part way),
+    every row before is stored and counted; when the ledger fails, the summary counts the
+    chunks stored and `failed_at` names the first line not stored. A dry run writes nothing.
+    """
     taken = skipped = invalid = 0
     errors: list[str] = []
+    problems: list[tuple[int, str]] = []
     actor = Actor(actor.source, clean_name(actor.name))
     senders: dict[str, str] = {}  # a list names few senders: each is parsed once
-    numbered = enumerate(rows, start=2)  # row 1 is the header
+    numbered = _numbered(rows)
+    # A dry run keeps what it would have stored, so later chunks see it as a real run would.
+    planned: dict[str, dict[str, Any]] | None = {} if dry_run else None
     while chunk := list(islice(numbered, CHUNK)):
+        before = (skipped, invalid, len(errors))  # what the chunk adds counts once it is stored
         parsed: list[tuple[str, str | None, str | None, datetime | None]] = []
         # Repeats are looked for within a chunk only, so memory stays flat however long the
         # file: a repeat in a later chunk finds its opt-out already stored and is skipped.
@@ -87,6 +112,7 @@ def import_optouts(
                 invalid += 1
                 if len(errors) < MAX_ERRORS:
                     errors.append(f"row {line}: {exc.message}")
+                    problems.append((line, exc.message))
                 continue
             key = (contact, sender or ACCOUNT)
             if key in seen:
@@ -94,12 +120,23 @@ def import_optouts(
                 continue
             seen.add(key)
             parsed.append((contact, sender, reason, since))
-        done, passed = _import_chunk(database, decider, parsed, actor, clock)
+        try:
+            done, passed = _import_chunk(database, decider, parsed, actor, clock, planned)
+        except DatabaseUnavailable as exc:
+            # Earlier chunks are committed; this one is not. Say so, not "nothing was stored".
+            skipped, invalid, listed = before
+            del errors[listed:], problems[listed:]
+            return ImportSummary(
+                taken=taken, skipped=skipped, invalid=invalid, errors=errors,
+                problems=problems, failed_at=(chunk[0][0], exc.detail),
+            )  # fmt: skip
         taken += done
         skipped += passed
         if progress is not None:
             progress(len(chunk))
-    return ImportSummary(taken=taken, skipped=skipped, invalid=invalid, errors=errors)
+    return ImportSummary(
+        taken=taken, skipped=skipped, invalid=invalid, errors=errors, problems=problems
+    )
 
 
 def _sender(known: dict[str, str], raw: str, region: str) -> str:
@@ -117,7 +154,9 @@ def _import_chunk(
     parsed: list[tuple[str, str | None, str | None, datetime | None]],
     actor: Actor,
     clock: Callable[[], datetime],
+    planned: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[int, int]:
+    """Decide and store one chunk; with `planned` (a dry run) only decide, in a read."""
     if not parsed:
         return 0, 0
     contacts = sorted({p[0] for p in parsed})
@@ -125,8 +164,12 @@ def _import_chunk(
     events: list[dict[str, Any]] = []
     taken = skipped = 0
     decisions: dict[DecisionRequest, Decision] = {}
-    with database.write(contacts) as conn:
+    opened = database.read() if planned is not None else database.write(contacts)
+    with opened as conn:
         current = _rows_of(conn, contacts)
+        if planned is not None:
+            for contact in contacts:
+                current.setdefault(contact, {}).update(planned.get(contact, {}))
         now = clock()
         for contact, sender, reason, since in parsed:
             rows = current.setdefault(contact, {})
@@ -149,6 +192,11 @@ def _import_chunk(
             scopes.extend(steps.scopes)
             events.extend(steps.events)
             taken += 1
+        if planned is not None:
+            for row in scopes:  # seen by the next chunks, as the stored rows would be
+                state = ledger.scope_state(SimpleNamespace(**row))
+                planned.setdefault(row["contact"], {})[row["scope_key"]] = state
+            return taken, skipped
         ledger.add_events(conn, events)
         ledger.upsert_scopes(conn, scopes)
     return taken, skipped

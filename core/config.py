@@ -75,6 +75,14 @@ class Settings(BaseSettings):
             return [part.strip() for part in text.replace(" ", ",").split(",") if part.strip()]
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        # Here, so every command, the server and the migrations see the same, usable URL.
+        from core.dburl import normalize_database_url
+
+        return normalize_database_url(value)
+
     @field_validator("default_region")
     @classmethod
     def _upper_region(cls, value: str) -> str:

@@ -9,6 +9,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from core.dburl import normalize_database_url
+
 
 def _database_errors() -> tuple[type[Exception], ...]:
     kinds: list[type[Exception]] = [SQLAlchemyError, sqlite3.Error]
@@ -43,6 +45,7 @@ def transaction_limit(busy_timeout_ms: int) -> float:
 
 def make_engine(url: str, synchronous: str, busy_timeout_ms: int) -> Engine:
     """An engine for a SQLite file or a PostgreSQL server, configured for the ledger."""
+    url = normalize_database_url(url)  # postgres://... from callers that bypass Settings
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine, synchronous, busy_timeout_ms)

@@ -232,3 +232,5 @@ class ImportSummary:
     skipped: int
     invalid: int
     errors: list[str] = field(default_factory=list)
+    problems: list[tuple[int, str]] = field(default_factory=list)  # (line, why), as errors
+    failed_at: tuple[int, str] | None = None  # the first line not stored when the ledger failed

@@ -243,11 +243,12 @@ class ConsentService:
         rows: Iterable[Mapping[str, str | None]],
         actor: Actor,
         progress: Callable[[int], None] | None = None,
+        dry_run: bool = False,
     ) -> ImportSummary:
         """Load an existing opt-out list; returns how many rows were taken, skipped and invalid."""
         return bulk.import_optouts(
             self.database, self.decider, rows, actor,
-            region=self.region, clock=self.clock, progress=progress,
+            region=self.region, clock=self.clock, progress=progress, dry_run=dry_run,
         )  # fmt: skip
 
     def health(self) -> dict[str, object]:

@@ -11,8 +11,9 @@ from pydantic import ValidationError
 
 from core.config import Settings
 from core.engine import DATABASE_ERRORS
-from core.errors import InvalidPhoneNumber, RulesError, StoplineError
-from stopline.cli_common import fail, safe_url
+from core.errors import DatabaseUnavailable, InvalidPhoneNumber, RulesError, StoplineError
+from stopline.cli_common import fail, quiet_stdout, safe_url
+from stopline.cli_db import db
 from stopline.cli_history import history
 from stopline.cli_ledger import export_command, import_command, optin, optout, status
 from stopline.cli_reviews import reviews
@@ -35,15 +36,32 @@ class StoplineGroup(click.Group):
             sys.exit(1)
         except InvalidPhoneNumber as error:
             fail(error.detail, 2)
+        except DatabaseUnavailable as error:
+            fail(naming_database(ctx, error.detail))
         except StoplineError as error:
             fail(error.detail)
         except DATABASE_ERRORS as error:
             # The service maps what it expects; a bad URL or a missing driver lands here.
-            fail(f"database error: {first_line(error)}. Check STOPLINE_DATABASE_URL.")
+            fail(naming_database(ctx, f"database error: {first_line(error)}") + ". Check "
+                 "STOPLINE_DATABASE_URL.")  # fmt: skip
         except AlembicError as error:
             fail(f"migration failed: {first_line(error)}")
+        except BrokenPipeError:
+            # The reader of stdout left (`stopline export | head`): quietly, like cat or git.
+            # 141 is what a shell reports for a command ended by SIGPIPE.
+            quiet_stdout()
+            sys.exit(141)
         except OSError as error:
             fail(str(error))
+
+
+def naming_database(ctx: click.Context, message: str) -> str:
+    """The message with the database it is about (absolute path, no password) when it lacks it."""
+    settings = ctx.obj
+    if not isinstance(settings, Settings):
+        return message
+    where = safe_url(settings.database_url)
+    return message if where in message else f"{message} (database {where})"
 
 
 def first_line(error: BaseException) -> str:
@@ -70,21 +88,6 @@ def main(ctx: click.Context) -> None:
         fail(f"invalid setting ({problems}). Check your STOPLINE_* variables and .env.")
 
 
-@main.group()
-def db() -> None:
-    """Manage the consent ledger's database."""
-
-
-@db.command("upgrade")
-@click.pass_obj
-def db_upgrade(settings: Settings) -> None:
-    """Create or upgrade the database schema to the latest version."""
-    from stopline.bootstrap import migrate
-
-    migrate(settings)
-    click.echo(f"Database {safe_url(settings.database_url)} is up to date.")
-
-
 @main.command()
 @click.option("--host", default=None, help="Address [default: STOPLINE_HOST or 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [default: STOPLINE_PORT or 8000].")
@@ -106,6 +109,7 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
     run(settings.model_copy(update=updates))
 
 
+main.add_command(db)
 main.add_command(rules)
 main.add_command(status)
 main.add_command(optout)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
+import os
 import sys
 from typing import TYPE_CHECKING, NoReturn
 
@@ -44,10 +46,40 @@ def services_for(settings: Settings) -> Services:
 
 
 def safe_url(url: str) -> str:
-    """A database URL with its password hidden, fit for a terminal or a log."""
-    from sqlalchemy.engine import make_url
+    """A database URL fit for a terminal or a log: password hidden, a SQLite path absolute."""
+    from core.dburl import display_url
 
+    return display_url(url)
+
+
+def quiet_stdout() -> None:
+    """Point stdout at /dev/null once its reader has gone (`stopline export | head`).
+
+    Python's own flush at exit would otherwise fail again and print a traceback.
+    """
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # a malformed URL is reported by the engine; never echo a secret here
-        return url.split("@")[-1]
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file descriptor (click's test runner)
+        pass
+
+
+def echo_or_stderr(text: str) -> None:
+    """Print a result on stdout; if nobody reads stdout any more, say it on stderr instead.
+
+    For what a person must not miss (how many rows an import stored): a closed pipe on
+    stdout is no reason to lose it.
+    """
+    try:
+        click.echo(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        quiet_stdout()
+        tell(text)
+
+
+def tell(text: str, fg: str | None = None) -> None:
+    """A line on stderr that no closed pipe turns into a failure (the work is done by then)."""
+    with contextlib.suppress(BrokenPipeError):
+        click.secho(text, err=True, fg=fg)

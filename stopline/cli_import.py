@@ -2,55 +2,21 @@
 
 from __future__ import annotations
 
-import csv
+import json
+import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from core.config import Settings
 from core.model import Actor, ImportSummary, Source
-from stopline.cli_common import fail, operator, services_for
+from stopline.cli_common import echo_or_stderr, fail, operator, services_for, tell
+from stopline.csvheader import SEPARATORS, HeaderError
+from stopline.csvlist import ListFile, ListFileError, Problem
 
-# Header names seen in exports of other tools, mapped to the names the service reads.
-COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "phone": (
-        "phone",
-        "number",
-        "phone_number",
-        "phonenumber",
-        "mobile",
-        "mobile_number",
-        "contact",
-        "msisdn",
-        "e164",
-    ),
-    "sender": ("sender", "sender_number", "business_number", "from_number", "short_code"),
-    "reason": ("reason", "note", "notes", "comment"),
-    "opted_out_at": ("opted_out_at", "opted_out", "date", "since", "timestamp", "created_at"),
-}
-
-
-def canonical(header: str) -> str:
-    """Fold a header cell so 'Phone Number' and 'phone-number' read the same."""
-    return header.strip().lower().replace(" ", "_").replace("-", "_")
-
-
-def column_map(headers: list[str]) -> dict[str, str]:
-    """Map each file header that stopline understands to the service's column name."""
-    mapping: dict[str, str] = {}
-    for header in headers:
-        folded = canonical(header)
-        for name, aliases in COLUMN_ALIASES.items():
-            if folded in aliases and name not in mapping.values():
-                mapping[header] = name
-    return mapping
-
-
-def looks_like_phone(cell: str) -> bool:
-    """True for a cell that is a number rather than a header (a list without a header row)."""
-    digits = sum(ch.isdigit() for ch in cell)
-    return digits >= 5 and digits >= len(cell.strip()) // 2
+MAX_LISTED = 20  # problems printed for a person; --json lists up to the service's limit
 
 
 def count_lines(path: Path) -> int:
@@ -59,85 +25,123 @@ def count_lines(path: Path) -> int:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
-def dialect_of(path: Path) -> type[csv.Dialect] | csv.Dialect:
-    """The file's CSV dialect: commas, or the semicolons and tabs of European spreadsheets."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        sample = handle.read(64 * 1024)
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        return csv.excel  # one column, or nothing to tell: plain CSV
-
-
-def plan_columns(path: Path) -> dict[str, int] | None:
-    """Read the header: column positions by service name, or None for a bare list of numbers."""
-    # utf-8-sig: spreadsheets often save a byte-order mark before the first header.
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        first = next(csv.reader(handle, dialect_of(path)), None)
-    if first is None:
-        fail(f"{path} is empty.")
-    mapping = column_map(first)
-    if "phone" in mapping.values():
-        return {name: first.index(header) for header, name in mapping.items()}
-    if len(first) == 1 and looks_like_phone(first[0]):
-        return None
-    accepted = ", ".join(COLUMN_ALIASES["phone"])
-    fail(
-        f"{path}: no phone column in the header {first!r}. "
-        f"Name it one of: {accepted} (sender, reason and opted_out_at are optional)."
-    )
-
-
-def read_rows(
-    path: Path, columns: dict[str, int] | None, advance: Callable[[int], None]
-) -> Iterator[dict[str, str]]:
-    """Yield rows keyed by the service's column names (a bare list has no header to skip)."""
-    index = columns if columns is not None else {"phone": 0}
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle, dialect_of(path))
-        if columns is not None:
-            next(reader, None)
-        # Blank lines are passed on too: the service numbers rows, and its error messages
-        # must point at the file's real lines.
-        for cells in reader:
-            advance(1)
-            yield {name: cells[i].strip() if i < len(cells) else "" for name, i in index.items()}
+@contextmanager
+def progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal's stderr, else the label once; it never stops an import."""
+    if not sys.stderr.isatty():
+        tell(label)  # a closed stderr (`2>&1 | head`) must not abort the import
+        yield lambda _lines: None
+        return
+    # stderr, not stdout: stdout carries the summary (or the JSON) for scripts.
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield bar.update
 
 
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--dry-run", is_flag=True, help="Say what would be taken, skipped and refused; store nothing."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @click.pass_obj
-def import_command(settings: Settings, file: Path) -> None:
+def import_command(settings: Settings, file: Path, dry_run: bool, as_json: bool) -> None:
     """Bulk load an opt-out list from FILE (CSV with a phone column; sender, reason optional).
 
+    Columns may be separated by commas, semicolons, tabs or pipes (read from the header).
     Each row becomes an import opt-out (the account, or the row's sender). Rows already
-    opted out are skipped; rows that are not phone numbers are counted and listed.
+    opted out are skipped; malformed rows are listed with their line and the rest imported.
+    A bad byte stops the import at its line, with every row before it stored: fix the file
+    and run it again (rows already stored are skipped).
     """
+    source = ListFile(file)
     try:
-        columns = plan_columns(file)
-        services = services_for(settings)
-        total = count_lines(file) - (1 if columns is not None else 0)
-        # The file and who loaded it: "old-list.csv by cli:ann".
-        actor = Actor(Source.IMPORT, f"{file.name} by {operator().name}")
-        with click.progressbar(length=total, label=f"Importing {file.name}") as bar:
-            summary = services.consent.import_optouts(read_rows(file, columns, bar.update), actor)
-    except (UnicodeDecodeError, csv.Error) as error:
-        # Rows before the bad spot are already in the ledger; a re-run skips them.
-        fail(
-            f"{file} is not a readable CSV file ({error}). Save it as 'CSV UTF-8' and run the "
-            "import again; rows already imported are skipped."
-        )
-    print_summary(file, summary)
+        source.check_header()
+    except (HeaderError, ListFileError) as error:
+        if as_json:  # a script gets its JSON whatever happened
+            echo_or_stderr(json.dumps({"file": str(file), "error": str(error), "stored": 0,
+                                       "complete": False}, indent=2))  # fmt: skip
+        fail(str(error))
+    services = services_for(settings)
+    total = count_lines(file)
+    actor = Actor(Source.IMPORT, f"{file.name} by {operator().name}")  # "old.csv by cli:ann"
+    label = f"Checking {file.name} (dry run)" if dry_run else f"Importing {file.name}"
+    with progress(total, label) as advance:
+        try:
+            summary = services.consent.import_optouts(
+                source.rows(advance), actor, dry_run=dry_run
+            )
+        except ListFileError as error:
+            fail(str(error))
+        except KeyboardInterrupt:
+            # Each chunk of rows commits on its own: what was stored stays, nothing is half-done.
+            tell(
+                f"Interrupted: the rows stored so far are kept; run `stopline import {file}` "
+                "again to finish (rows already stored are skipped).",
+                fg="red",
+            )
+            raise SystemExit(130) from None
+    if summary.failed_at is not None:  # the ledger failed part way: a stop like a bad byte
+        line, why = summary.failed_at
+        source.stopped = Problem(line, f"the ledger failed ({why}); nothing from here was stored")
+    report = summary_of(file, source, summary, dry_run)
+    if as_json:
+        echo_or_stderr(json.dumps(report, indent=2))
+    else:
+        print_summary(report)
+    if source.stopped is not None:
+        raise SystemExit(1)
 
 
-def print_summary(file: Path, summary: ImportSummary) -> None:
-    """Rows taken, skipped and invalid, with the first few problems."""
-    click.echo(
-        f"{file.name}: {summary.taken} taken, {summary.skipped} skipped (already opted out), "
-        f"{summary.invalid} invalid."
+def summary_of(
+    file: Path, source: ListFile, summary: ImportSummary, dry_run: bool
+) -> dict[str, object]:
+    """Everything the import did, in one shape for people and for --json."""
+    problems = [Problem(line, why) for line, why in summary.problems] + source.refused
+    problems.sort(key=lambda p: p.line)
+    stopped = source.stopped
+    header = source.header
+    return {
+        "file": str(file),
+        "dry_run": dry_run,
+        "separator": SEPARATORS.get(header.delimiter, header.delimiter) if header else None,
+        "taken": summary.taken,
+        "stored": 0 if dry_run else summary.taken,
+        "skipped": summary.skipped,
+        "invalid": summary.invalid + source.refused_count,
+        "refused": [{"line": p.line, "reason": p.reason} for p in problems],
+        "refused_unlisted": summary.invalid - len(summary.problems)
+        + source.refused_count - len(source.refused),
+        "complete": stopped is None,
+        "stopped": None if stopped is None else {"line": stopped.line, "reason": stopped.reason},
+        "lines_read": source.lines_read if stopped is None else stopped.line - 1,
+    }
+
+
+def print_summary(report: dict[str, object]) -> None:
+    """Rows taken, skipped and invalid on stdout; the problems and any stop on stderr."""
+    name = Path(str(report["file"])).name
+    taken = "would be taken" if report["dry_run"] else "taken"
+    nothing = " (dry run: nothing stored)" if report["dry_run"] else ""
+    echo_or_stderr(
+        f"{name}: {report['taken']} {taken}, {report['skipped']} skipped (already opted out), "
+        f"{report['invalid']} invalid{nothing}."
     )
-    for error in summary.errors:
-        click.echo(f"  {error}", err=True)
-    if summary.invalid > len(summary.errors):
-        unlisted = summary.invalid - len(summary.errors)
-        click.echo(f"  ... and {unlisted} more invalid rows (only the first are listed).", err=True)
+    refused = report["refused"]
+    assert isinstance(refused, list)
+    for problem in refused[:MAX_LISTED]:
+        tell(f"  line {problem['line']}: {problem['reason']}")
+    unlisted = len(refused) - MAX_LISTED + int(str(report["refused_unlisted"]))
+    if unlisted > 0:
+        tell(f"  ... and {unlisted} more invalid rows (--json lists more).")
+    stopped = report["stopped"]
+    if isinstance(stopped, dict):
+        done = f"{report['taken']} row(s) would have been stored" if report["dry_run"] else (
+            f"{report['stored']} row(s) stored"
+        )
+        tell(
+            f"Stopped at line {stopped['line']}: {stopped['reason']}. Lines 1-"
+            f"{report['lines_read']} were read and {done}; nothing from line "
+            f"{stopped['line']} on. Fix what stopped it (for a bad byte, save the file as "
+            "'CSV UTF-8') and run the same import again: rows already stored are skipped.",
+            fg="red",
+        )

@@ -17,6 +17,7 @@ from core.errors import InvalidInput
 from core.model import ConsentStatus, Outcome
 from stopline.cli_common import fail, operator, services_for
 from stopline.cli_import import import_command
+from stopline.dbfile import empty_relative_warning
 
 __all__ = ["export_command", "import_command", "optin", "optout", "status"]
 
@@ -73,7 +74,11 @@ def report(outcome: Outcome, done: str, already: str) -> None:
 @click.pass_obj
 def status(settings: Settings, phone: str, sender: str | None, as_json: bool) -> None:
     """Show whether PHONE may be texted (from --sender, or from the account)."""
-    result = services_for(settings).consent.status(phone, sender)
+    services = services_for(settings)
+    result = services.consent.status(phone, sender)
+    warning = empty_relative_warning(settings, services.database)
+    if warning is not None:  # "may be texted" from a ledger that may not be the real one
+        click.secho(f"Warning: {warning}", fg="yellow", err=True)
     if as_json:
         click.echo(json.dumps(status_json(result), indent=2))
         return

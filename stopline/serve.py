@@ -11,6 +11,7 @@ import click
 from core.config import Settings
 from core.errors import ServiceFailure
 from stopline.cli_common import safe_url
+from stopline.portcheck import address
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -34,12 +35,25 @@ def schema_revisions(settings: Settings) -> tuple[str | None, str]:
     return current_revision(settings), head or ""
 
 
+def pending_revisions(settings: Settings, current: str | None) -> list[str]:
+    """The migrations between the database's revision and the head, oldest first."""
+    from alembic.script import ScriptDirectory
+
+    from stopline.bootstrap import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config(settings.database_url))
+    steps = script.iterate_revisions("heads", current or "base")
+    return [step.revision for step in reversed(list(steps)) if step.revision != current]
+
+
 def ensure_migrated(settings: Settings) -> None:
     """Refuse to serve an unmigrated database (the hook would fail on every message)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from core.errors import DatabaseUnavailable
+    from stopline.dbfile import require_file
 
+    require_file(settings)  # connecting would create an empty SQLite file in the wrong place
     try:
         current, head = schema_revisions(settings)
     except SQLAlchemyError as error:
@@ -48,16 +62,19 @@ def ensure_migrated(settings: Settings) -> None:
             f"{type(error).__name__}: {str(error).splitlines()[0]}"
         ) from error
     if current != head:
+        from stopline.dbfile import relative_note
+
         found = f"at revision {current}" if current else "not migrated"
         raise NotMigrated(
-            f"the database {safe_url(settings.database_url)} is {found} (this stopline needs "
-            f"{head}). Run `stopline db upgrade` first."
+            f"the database {safe_url(settings.database_url)} is {found}"
+            f"{relative_note(settings)} (this stopline needs {head}). "
+            "Run `stopline db upgrade` first."
         )
 
 
 def banner(settings: Settings, services: Services) -> list[str]:
     """What a person starting the server needs to know: where, what works, what to set."""
-    base = f"http://{settings.host}:{settings.port}"
+    base = f"http://{address(settings.host, settings.port)}"
     public = (settings.public_url or base).rstrip("/")
     rules = services.rules
     lines = [
@@ -109,9 +126,19 @@ def banner(settings: Settings, services: Services) -> list[str]:
 def run(settings: Settings) -> None:
     """Check rules and schema, build the app once, print the banner, then serve until stopped."""
     from stopline.bootstrap import build_services
+    from stopline.cli_common import fail
+    from stopline.dbfile import empty_relative_warning
+    from stopline.portcheck import port_problem
 
     services = build_services(settings)  # RulesError here stops start-up with the file's problems
     ensure_migrated(settings)
+    warning = empty_relative_warning(settings, services.database)
+    if warning is not None:
+        click.secho(f"Warning: {warning}", fg="yellow", err=True)
+    problem = port_problem(settings.host, settings.port)
+    if problem is not None:  # before the banner's "listening on": nothing would listen
+        services.close()
+        fail(problem)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -16,6 +16,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 
 from stopline.gthread_worker import HeadReadingWorker
+from stopline.portcheck import address
 from web.metrics import process_gone, use_process_files
 
 if TYPE_CHECKING:
@@ -123,7 +124,7 @@ def serve_gunicorn(settings: Settings, services: Services, app: Flask) -> None:
         app,
         services,
         {
-            "bind": f"{settings.host}:{settings.port}",
+            "bind": address(settings.host, settings.port),  # [::1]:8000 for IPv6
             "workers": settings.workers,
             # Threads: a send check of a million numbers must not hold up Twilio's hook,
             # and a long request does not stop a gthread worker's heartbeat. Request heads

@@ -266,7 +266,7 @@ def test_import_counts_taken_skipped_and_invalid(ledger: Invoke, tmp_path: Path)
     result = ledger("import", str(source))
     assert result.exit_code == 0, result.output
     assert "2 taken, 2 skipped (already opted out), 2 invalid" in result.stdout
-    assert "row 6" in result.stderr  # the file's line of the bad number
+    assert "line 6" in result.stderr  # the file's line of the bad number
     status = json.loads(ledger("status", "+12065550104", "--sender", SENDER, "--json").stdout)
     assert (status["status"], status["opted_out_by"]) == ("opted_out", "import")
     exported = ledger("export").stdout
