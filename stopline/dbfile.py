@@ -6,15 +6,15 @@ import os
 from typing import TYPE_CHECKING
 
 from core.dburl import display_url, is_relative_sqlite, sqlite_file
-from core.errors import StoplineError
+from core.errors import ServiceFailure
 
 if TYPE_CHECKING:
     from core.config import Settings
     from core.db import Database
 
 
-class NoLedger(StoplineError):
-    """STOPLINE_DATABASE_URL names a SQLite file that does not exist."""
+class NoLedger(ServiceFailure):
+    """STOPLINE_DATABASE_URL names a SQLite file that does not exist (ours to fix: a 503)."""
 
     code = "no_ledger"
 
