@@ -10,7 +10,6 @@ import csv
 import io
 import itertools
 import json
-import sqlite3
 import tempfile
 import threading
 import time
@@ -26,6 +25,7 @@ from core.model import Actor, Source
 from tests.bot.conftest import MakeSlack
 from tests.bot.fakeslack import Call, FakeSlack
 from tests.bot.helpers import AGENT, CHANNEL, TEAM, SlackDriver, ack_text
+from tests.rawsqlite import raw_sqlite
 from tests.web.helpers import BUSINESS, post_sms, sms
 
 EXPORT = "/optout-export"
@@ -372,7 +372,7 @@ def test_an_upload_refused_by_the_file_host_is_told(slack: SlackDriver, status: 
 def test_an_unreadable_ledger_is_told_and_nothing_is_uploaded(
     slack: SlackDriver, bot_database_url: str
 ) -> None:
-    with sqlite3.connect(bot_database_url.removeprefix("sqlite:///")) as db:
+    with raw_sqlite(bot_database_url.removeprefix("sqlite:///")) as db:
         db.execute("ALTER TABLE consent RENAME TO consent_gone")
     command_ack(slack, TO_CHANNEL)
     text = failure_in_channel(slack.fake)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 
 from tests.conftest import RULES
 from tests.integration.test_serve import ROOT, Server, stop, stopline_command, wait_healthy
+from tests.rawsqlite import raw_sqlite
 
 QUICK = 60  # seconds: far more than any of these takes; a hang fails instead of blocking
 
@@ -200,7 +200,7 @@ def test_an_import_into_a_closed_pipe_finishes_and_says_what_it_stored(project: 
     assert process.wait(timeout=QUICK) == 0
     assert "big.csv: 3000 taken, 0 skipped (already opted out), 0 invalid." in stderr
     assert "Broken pipe" not in stderr and "Traceback" not in stderr
-    with sqlite3.connect(project / "stopline.db") as conn:
+    with raw_sqlite(project / "stopline.db") as conn:
         assert conn.execute("SELECT count(*) FROM consent").fetchone() == (3000,)
 
 
@@ -213,5 +213,5 @@ def test_an_import_with_stderr_closed_too_stores_every_row(project: Path) -> Non
     assert process.stdout is not None
     process.stdout.close()  # `stopline import big.csv 2>&1 | head -0`
     process.wait(timeout=QUICK)
-    with sqlite3.connect(project / "stopline.db") as conn:
+    with raw_sqlite(project / "stopline.db") as conn:
         assert conn.execute("SELECT count(*) FROM consent").fetchone() == (2500,)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
@@ -29,6 +28,7 @@ from core.formulas import neutralise_number
 from core.model import ACCOUNT
 from core.tables import consent
 from stopline.bootstrap import migrate
+from tests.rawsqlite import raw_sqlite
 
 SENDERS = ["+12065550199", "+14155550123", "22395"]
 _nasty = st.sampled_from(
@@ -202,7 +202,7 @@ def test_copy_rows_get_csv_writers_line_ends(rows: list[list[str]]) -> None:
 def test_text_that_is_not_utf8_stops_the_export(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     migrate(Settings(database_url=url, _env_file=None))  # type: ignore[call-arg]
-    with sqlite3.connect(tmp_path / "ledger.db") as raw:  # as no stopline code would write it
+    with raw_sqlite(tmp_path / "ledger.db") as raw:  # as no stopline code would write it
         raw.execute(
             "INSERT INTO consent (contact, scope_key, status, since, reason) VALUES "
             "('+12065550100', '*', 'opted_out', '2025-01-01 00:00:00.000000', "
@@ -228,7 +228,7 @@ def test_a_broken_ledger_fails_the_first_step_as_the_rows_export_does(database: 
 
 def test_a_utf16_sqlite_ledger_is_refused_not_garbled(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
-    with sqlite3.connect(path) as raw:  # the encoding is fixed when the first table is made
+    with raw_sqlite(path) as raw:  # the encoding is fixed when the first table is made
         raw.execute("PRAGMA encoding = 'UTF-16le'")
         raw.execute("CREATE TABLE made_first (x)")
     url = f"sqlite:///{path}"

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from stopline.cli import main
 from stopline.csvlines import MAX_LINE_BYTES
 from tests.conftest import RULES
+from tests.rawsqlite import raw_sqlite
 
 
 def number(i: int) -> str:
@@ -52,12 +53,12 @@ class Ledger:
         return result, json.loads(result.stdout)
 
     def opted_out(self) -> set[str]:
-        with sqlite3.connect(self.db) as conn:
+        with raw_sqlite(self.db) as conn:
             rows = conn.execute("SELECT contact FROM consent WHERE status = 'opted_out'")
             return {row[0] for row in rows}
 
     def snapshot(self) -> dict[str, list[tuple[object, ...]]]:
-        with sqlite3.connect(self.db) as conn:
+        with raw_sqlite(self.db) as conn:
             query = "SELECT name FROM sqlite_master WHERE type = 'table'"
             tables = [row[0] for row in conn.execute(query)]
             return {t: sorted(map(tuple, conn.execute(f'SELECT * FROM "{t}"'))) for t in tables}

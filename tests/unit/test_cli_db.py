@@ -17,6 +17,7 @@ from stopline.bootstrap import build_database, migrate
 from stopline.cli import main
 from stopline.dbfile import empty_relative_warning
 from tests.conftest import POSTGRES_URL, RULES, postgres_available
+from tests.rawsqlite import raw_sqlite
 
 CONTACT = "+12065550100"
 RELATIVE = "sqlite:///./stopline.db"  # the default
@@ -107,7 +108,7 @@ def test_db_status_changes_nothing(tmp_path: Path) -> None:
     assert f"database: sqlite:///{path}" in result.stdout
     assert f"pending:  0002, {', '.join(AFTER_0002)}" in result.stdout
     assert path.read_bytes() == before
-    with sqlite3.connect(path) as conn:
+    with raw_sqlite(path) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
 
 

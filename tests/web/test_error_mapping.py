@@ -29,6 +29,7 @@ from core.model import Decision, DecisionRequest
 from core.services import ConsentService
 from rules.engine import EngineClosed, RulesEngineError
 from stopline.bootstrap import Services, build_services
+from tests.rawsqlite import raw_sqlite
 from tests.web.helpers import bearer, post_sms, sms
 from web import create_app
 from web.errors import STATUS
@@ -125,7 +126,7 @@ def test_a_ledger_file_that_is_no_database_is_503(settings: Settings) -> None:
 def test_a_dropped_table_is_503(settings: Settings, services: Services, client: FlaskClient
                                 ) -> None:  # fmt: skip
     path = _sqlite_path(settings)
-    with sqlite3.connect(path) as conn:
+    with raw_sqlite(path) as conn:
         conn.execute("DROP TABLE inbound_messages")
     _assert_retry(post_sms(client, sms("STOP")))
 
