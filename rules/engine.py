@@ -81,7 +81,15 @@ class PythonEngine(RulesEngine):
     def __init__(self, compiled: CompiledRules) -> None:
         super().__init__(compiled)
         self._ordered = tuple(sorted(compiled.rules, key=lambda r: r.pri))
+        self._closed = False
 
     def evaluate(self, facts: dict[str, str]) -> Rule:
         """The first rule, by priority, whose equality tests all hold."""
+        # As durable's engine does: a closed engine's rules may be stale (replaced by a reload).
+        if self._closed:
+            raise EngineClosed("these rules were replaced")
         return first_match(self._ordered, facts)
+
+    def close(self) -> None:
+        """Later evaluate() calls raise EngineClosed, as with durable-rules."""
+        self._closed = True

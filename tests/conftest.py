@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 
 from core.config import Settings
 from stopline.bootstrap import migrate
+from tests.evaluators import EVALUATORS
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules.yml"
@@ -77,3 +78,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         api_token="test-api-token",
         api_token_name="tests",
     )
+
+
+@pytest.fixture(params=EVALUATORS)
+def evaluator(request: pytest.FixtureRequest) -> str:
+    """A rules backend name: "durable" (skipped where it cannot load) and "python"."""
+    return str(request.param)

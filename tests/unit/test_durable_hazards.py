@@ -17,9 +17,10 @@ from rules import MAX_TESTS, CompiledRules, RulesEngineError, build_engine, load
 from rules import durable_engine as de
 from rules.engine import EngineClosed, PythonEngine
 from rules.transitions import Rule
+from tests.evaluators import needs_durable
 from tests.unit.test_rules_support import SHIPPED, command, message, out
 
-pytestmark = pytest.mark.skipif(not de.available(), reason="durable-rules does not import here")
+pytestmark = needs_durable
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from core.model import Command, DecisionRequest, Scope, ScopeFacts, Source, Status
 from rules import PythonEngine, RulesEngine, load_rules
 from rules import durable_engine as de
+from tests.evaluators import needs_durable
 from tests.unit.test_rules_support import SHIPPED
 
-pytestmark = pytest.mark.skipif(not de.available(), reason="durable-rules does not import here")
+pytestmark = needs_durable
 
 COMPILED = load_rules(SHIPPED)
 ORACLE = PythonEngine(COMPILED)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from core.errors import RulesError
 from core.model import ScopeFacts, Transition
 from rules import RulesEngine, build_engine, load_rules
 from rules.compile import CompiledRules
+from tests.evaluators import EVALUATORS
 from tests.unit.test_rules_support import (
     SHIPPED,
     SUBSCRIBED,
@@ -31,16 +33,16 @@ BLOCK = "\n".join(
 )
 
 
-def _engines(compiled: CompiledRules) -> Iterator[RulesEngine]:
-    for backend in ("durable", "python"):
-        engine = build_engine(compiled, backend)
-        try:
-            yield engine
-        finally:
-            engine.close()
+@contextmanager
+def _engine(compiled: CompiledRules, evaluator: str) -> Iterator[RulesEngine]:
+    engine = build_engine(compiled, evaluator)
+    try:
+        yield engine
+    finally:
+        engine.close()
 
 
-@pytest.fixture(scope="module", params=["durable", "python"])
+@pytest.fixture(scope="module", params=EVALUATORS)
 def engine(request: pytest.FixtureRequest) -> Iterator[RulesEngine]:
     built = build_engine(load_rules(SHIPPED), request.param)
     yield built
@@ -77,9 +79,11 @@ def test_start_when_opted_out_still_gets_the_opt_in_confirmation(
     assert decision.reply is not None and decision.reply not in ALREADY.values()
 
 
-def test_without_the_block_an_already_subscribed_start_gets_no_reply(tmp_path: Path) -> None:
+def test_without_the_block_an_already_subscribed_start_gets_no_reply(
+    tmp_path: Path, evaluator: str
+) -> None:
     compiled = load_rules(write(tmp_path, edited(BLOCK + "\n", "")))
-    for engine in _engines(compiled):
+    with _engine(compiled, evaluator) as engine:
         decision = engine.decide(message("START"))
         assert (decision.transition, decision.rule, decision.reply) == (
             Transition.NONE, "opt_in_not_needed", None,
@@ -88,10 +92,12 @@ def test_without_the_block_an_already_subscribed_start_gets_no_reply(tmp_path: P
         assert engine.decide(message("START", out("contact"))).reply is not None
 
 
-def test_a_language_without_a_translation_falls_back_to_the_default(tmp_path: Path) -> None:
+def test_a_language_without_a_translation_falls_back_to_the_default(
+    tmp_path: Path, evaluator: str
+) -> None:
     only_en = "\n".join(BLOCK.splitlines()[:2]) + "\n"
     compiled = load_rules(write(tmp_path, edited(BLOCK + "\n", only_en)))
-    for engine in _engines(compiled):
+    with _engine(compiled, evaluator) as engine:
         assert engine.decide(message("Volver")).reply == ALREADY["en"]
 
 
@@ -107,13 +113,15 @@ def test_a_block_without_the_default_language_is_refused_with_its_line(tmp_path:
     assert problem.line is not None
 
 
-def test_a_sender_override_wins_for_that_sender(tmp_path: Path) -> None:
+def test_a_sender_override_wins_for_that_sender(
+    tmp_path: Path, evaluator: str
+) -> None:
     override = (
         '  senders:\n    "+12065550199":\n      already_subscribed:\n'
         '        en: "Example Alerts: you are already subscribed."\n'
     )
     compiled = load_rules(write(tmp_path, edited("  senders:\n", override)))
-    for engine in _engines(compiled):
+    with _engine(compiled, evaluator) as engine:
         own = engine.decide(message("START")).reply
         assert own == "Example Alerts: you are already subscribed."
         other = message("START", sender="+14155550123")

@@ -7,10 +7,11 @@ import pytest
 from core.model import Command, Scope, ScopeFacts, Source, Transition
 from rules import RulesEngine, build_engine, load_rules, try_text
 from rules.transitions import CONTACT_ONLY
+from tests.evaluators import EVALUATORS
 from tests.unit.test_rules_support import SHIPPED, SUBSCRIBED, command, message, out
 
 
-@pytest.fixture(scope="module", params=["durable", "python"])
+@pytest.fixture(scope="module", params=EVALUATORS)
 def engine(request: pytest.FixtureRequest) -> RulesEngine:
     built = build_engine(load_rules(SHIPPED), request.param)
     yield built
@@ -116,18 +117,17 @@ def test_refusal_of_a_contacts_opt_out_says_why(engine: RulesEngine) -> None:
         "by texting START, YES or UNSTOP.")
 
 
-def test_a_file_may_narrow_what_agents_reverse(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_file_may_narrow_what_agents_reverse(tmp_path, evaluator: str) -> None:  # type: ignore[no-untyped-def]
     from tests.unit.test_rules_support import edited, write
 
     path = write(tmp_path, edited("may_reverse: [agent, api, import]", "may_reverse: [agent]"))
-    for backend in ("durable", "python"):
-        engine = build_engine(load_rules(path), backend)
-        refused = engine.decide(command(Command.OPT_IN, Source.AGENT, out("import")))
-        assert (refused.transition, refused.rule) == (Transition.REFUSE, "opt_in_not_permitted")
-        assert refused.reason and "opted out by import" in refused.reason
-        allowed = engine.decide(command(Command.OPT_IN, Source.AGENT, out("agent")))
-        assert allowed.transition is Transition.OPT_IN
-        engine.close()
+    engine = build_engine(load_rules(path), evaluator)
+    refused = engine.decide(command(Command.OPT_IN, Source.AGENT, out("import")))
+    assert (refused.transition, refused.rule) == (Transition.REFUSE, "opt_in_not_permitted")
+    assert refused.reason and "opted out by import" in refused.reason
+    allowed = engine.decide(command(Command.OPT_IN, Source.AGENT, out("agent")))
+    assert allowed.transition is Transition.OPT_IN
+    engine.close()
 
 
 @pytest.mark.parametrize(("status", "by", "transition"), [

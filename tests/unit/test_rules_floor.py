@@ -11,6 +11,7 @@ import yaml
 from core.model import Scope, Transition
 from rules import RulesEngine, build_engine, compile_rules, load_rules
 from rules.schema import RulesFile
+from tests.evaluators import EVALUATORS
 from tests.unit.test_rules_loading import problems
 from tests.unit.test_rules_support import SHIPPED, edited, line_of, message, out, write
 
@@ -60,7 +61,7 @@ HOSTILE = (
 )
 
 
-@pytest.fixture(scope="module", params=["durable", "python"])
+@pytest.fixture(scope="module", params=EVALUATORS)
 def hostile(request: pytest.FixtureRequest) -> Iterator[RulesEngine]:
     engine = build_engine(compile_rules(_unchecked(HOSTILE), b"hostile"), request.param)
     yield engine
@@ -89,7 +90,7 @@ def test_start_holds_in_a_file_that_skipped_validation(hostile: RulesEngine) -> 
     assert hostile.decide(message("START", out("contact"))).transition is Transition.OPT_IN
 
 
-@pytest.fixture(scope="module", params=["durable", "python"])
+@pytest.fixture(scope="module", params=EVALUATORS)
 def engine(request: pytest.FixtureRequest) -> Iterator[RulesEngine]:
     built = build_engine(load_rules(SHIPPED), request.param)
     yield built

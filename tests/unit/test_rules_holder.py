@@ -47,8 +47,8 @@ GOOD_2 = ('words: [AYUDA]', 'words: [AYUDA, SOCORRO]')
 BROKEN = ('words: [START, UNSTOP, "YES"', 'words: [START, UNSTOP, YES')
 
 
-@pytest.mark.parametrize("backend", ["durable", "python"])
-def test_good_broken_fixed(tmp_path: Path, backend: str) -> None:
+def test_good_broken_fixed(tmp_path: Path, evaluator: str) -> None:
+    backend = evaluator
     clock = Clock()
     path = write(tmp_path, shipped_text())
     holder = RulesHolder(path, interval=2.0, backend=backend, clock=clock)
@@ -82,8 +82,8 @@ def test_good_broken_fixed(tmp_path: Path, backend: str) -> None:
     holder.close()
 
 
-def test_a_closed_holder_refuses(tmp_path: Path) -> None:
-    holder = RulesHolder(write(tmp_path, shipped_text()))
+def test_a_closed_holder_refuses(tmp_path: Path, evaluator: str) -> None:
+    holder = RulesHolder(write(tmp_path, shipped_text()), backend=evaluator)
     holder.close()
     with pytest.raises(EngineClosed):
         holder.decide(message("STOP"))
@@ -138,8 +138,8 @@ def test_install_sighup_outside_the_main_thread_does_nothing(tmp_path: Path) -> 
     assert result == [False]
 
 
-@pytest.mark.parametrize("backend", ["durable", "python"])
-def test_decisions_stay_right_while_the_file_changes(tmp_path: Path, backend: str) -> None:
+def test_decisions_stay_right_while_the_file_changes(tmp_path: Path, evaluator: str) -> None:
+    backend = evaluator
     path = write(tmp_path, shipped_text())
     holder = RulesHolder(path, interval=3600, backend=backend)  # this test reloads by hand
     versions = {load_rules(path).version}

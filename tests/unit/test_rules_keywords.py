@@ -7,10 +7,11 @@ import pytest
 from core.model import Scope, Transition
 from rules import RulesEngine, build_engine, load_rules, normalize
 from rules.normalize import clauses, is_typo, strip_fillers
+from tests.evaluators import EVALUATORS
 from tests.unit.test_rules_support import SHIPPED, message, out
 
 
-@pytest.fixture(scope="module", params=["durable", "python"])
+@pytest.fixture(scope="module", params=EVALUATORS)
 def engine(request: pytest.FixtureRequest) -> RulesEngine:
     built = build_engine(load_rules(SHIPPED), request.param)
     yield built

@@ -10,10 +10,11 @@ import pytest
 from core.model import Transition
 from rules import RulesEngine, build_engine, load_rules
 from rules.normalize import clauses, join_spelled, normalize
+from tests.evaluators import EVALUATORS
 from tests.unit.test_rules_support import SHIPPED, message, out
 
 
-@pytest.fixture(scope="module", params=["durable", "python"])
+@pytest.fixture(scope="module", params=EVALUATORS)
 def engine(request: pytest.FixtureRequest) -> Iterator[RulesEngine]:
     built = build_engine(load_rules(SHIPPED), request.param)
     yield built

@@ -188,7 +188,7 @@ def test_default_language_needs_every_reply(tmp_path: Path) -> None:
     assert any("replies.opt_in" in p and '"en"' in p for p in found), found
 
 
-def test_the_engine_unions_the_floor_even_without_validation() -> None:
+def test_the_engine_unions_the_floor_even_without_validation(evaluator: str) -> None:
     # A model built in Python, bypassing the loader's checks: STOP and HELP are missing.
     model = RulesFile.model_validate({
         "keywords": {"x": {"intent": "opt_out", "language": "en", "words": ["ENOUGH"]}},
@@ -196,14 +196,13 @@ def test_the_engine_unions_the_floor_even_without_validation() -> None:
         "commands": {"opt_in": {"may_reverse": ["agent", "contact"]}},
     })
     compiled = compile_rules(model, b"x")
-    for backend in ("durable", "python"):
-        engine = build_engine(compiled, backend)
-        assert engine.decide(message("STOP")).transition is Transition.OPT_OUT
-        assert engine.decide(message("stop all")).scope.value == "account"
-        assert engine.decide(message("HELP")).transition is Transition.HELP
-        assert not any(r.name == "command_opt_in" and ("row_by", "contact") in r.when
-                       for r in compiled.rules)
-        engine.close()
+    engine = build_engine(compiled, evaluator)
+    assert engine.decide(message("STOP")).transition is Transition.OPT_OUT
+    assert engine.decide(message("stop all")).scope.value == "account"
+    assert engine.decide(message("HELP")).transition is Transition.HELP
+    assert not any(r.name == "command_opt_in" and ("row_by", "contact") in r.when
+                   for r in compiled.rules)
+    engine.close()
 
 
 def test_a_ruleset_above_the_cap_is_refused(tmp_path: Path) -> None:
