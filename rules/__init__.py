@@ -4,7 +4,7 @@ by durable-rules (or the pure-Python evaluator of the same compiled rules)."""
 from rules.check import check_file, try_text
 from rules.compile import MAX_TESTS, CompiledRules, compile_rules, load_rules
 from rules.engine import EngineClosed, PythonEngine, RulesEngine, RulesEngineError
-from rules.factory import build_engine
+from rules.factory import build_engine, evaluator
 from rules.holder import RulesHolder
 from rules.normalize import normalize
 
@@ -19,6 +19,7 @@ __all__ = [
     "build_engine",
     "check_file",
     "compile_rules",
+    "evaluator",
     "load_rules",
     "normalize",
     "try_text",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from importlib import metadata
 
 from rules import durable_engine
 from rules.compile import CompiledRules
@@ -26,11 +27,27 @@ def build_engine(
     if backend == "python":
         return PythonEngine(compiled)
     if backend == "auto" and not durable_engine.available():
-        log.warning(
-            "durable-rules is not available on Python %s (%s); deciding with the pure-Python "
-            "evaluator of the same compiled rules",
-            sys.version.split()[0],
-            durable_engine.IMPORT_ERROR,
-        )
+        # Expected on Python 3.13+: said once at start by `stopline serve` and shown by
+        # /healthz and `stopline rules check` (evaluator()); a debug line per build here.
+        log.debug("durable-rules cannot load (%s); the Python evaluator decides",
+                  durable_engine.IMPORT_ERROR)  # fmt: skip
         return PythonEngine(compiled)
     return durable_engine.DurableEngine(compiled, previous)
+
+
+def evaluator(backend: str = "auto") -> str:
+    """Which evaluator decides, for operators: "durable-rules 2.0.28" or "python (why)"."""
+    if backend == "python":
+        return "python (chosen)"
+    if not durable_engine.available():
+        version = ".".join(map(str, sys.version_info[:2]))
+        return f"python (durable-rules cannot load on Python {version})"
+    try:
+        return f"durable-rules {metadata.version('durable-rules')}"
+    except metadata.PackageNotFoundError:  # imported from a source tree, not installed
+        return "durable-rules"
+
+
+def evaluator_detail() -> str | None:
+    """Why durable-rules cannot load (its import error), or None when it loads."""
+    return durable_engine.IMPORT_ERROR

@@ -19,7 +19,7 @@ from core.ports import TextMatch
 from rules.check import try_text
 from rules.compile import CompiledRules, load_rules
 from rules.engine import EngineClosed, PythonEngine, RulesEngine
-from rules.factory import build_engine
+from rules.factory import build_engine, evaluator, evaluator_detail
 from rules.facts import MatchedText
 from rules.loader import describe
 from rules.watch import Watcher
@@ -106,6 +106,20 @@ class RulesHolder:
     def backend(self) -> str:
         """ "durable" or "python"."""
         return self._engine.backend
+
+    def log_evaluator(self) -> None:
+        """Say in the log which evaluator decides, and why durable-rules cannot load if not."""
+        detail = evaluator_detail()
+        if self.backend == "python" and self._backend == "auto" and detail:
+            log.warning("rules evaluator: %s; deciding with the Python evaluator of the same "
+                        "compiled rules (%s)", self.evaluator, detail)  # fmt: skip
+        else:
+            log.info("rules evaluator: %s", self.evaluator)
+
+    @property
+    def evaluator(self) -> str:
+        """The evaluator in force, as operators read it: "durable-rules 2.0.28" or "python (…)"."""
+        return evaluator(self._backend)
 
     @property
     def compiled(self) -> CompiledRules:

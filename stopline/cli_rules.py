@@ -26,7 +26,7 @@ def rules() -> None:
 @click.pass_obj
 def check(settings: Settings, file: Path | None) -> None:
     """Check a rules file (default: STOPLINE_RULES_PATH or ./rules.yml); exit 1 on problems."""
-    from rules import check_file
+    from rules import check_file, evaluator
 
     path = file or settings.rules_path
     if not path.exists():
@@ -34,6 +34,8 @@ def check(settings: Settings, file: Path | None) -> None:
     ok, lines = check_file(path)
     for line in lines:
         click.echo(line, err=not ok)
+    if ok:  # on which evaluator the service would decide, here (this Python, these packages)
+        click.echo(f"evaluator: {evaluator()}")
     if not ok:
         raise SystemExit(1)
 

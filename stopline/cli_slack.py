@@ -92,6 +92,7 @@ def run(settings: Settings, app_token: str, stop: threading.Event) -> None:
 
     ensure_migrated(settings)  # "run stopline db upgrade" beats a failure on the first command
     services = build_services(settings)
+    services.rules.log_evaluator()
     try:
         app = create_bolt_app(settings, services)
         base_url = app.client.base_url

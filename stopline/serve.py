@@ -80,12 +80,10 @@ def banner(settings: Settings, services: Services) -> list[str]:
     lines = [
         f"stopline listening on {base}  (health: {base}/healthz, metrics: {base}/metrics)",
         f"  database: {safe_url(settings.database_url)}",
-        f"  rules:    {settings.rules_path} (version {rules.version[:12]}, "
-        f"{getattr(rules, 'backend', '?')} engine, reloaded every "
+        f"  rules:    {settings.rules_path} (version {rules.version[:12]}, reloaded every "
         f"{settings.rules_reload_interval:g}s and on SIGHUP)",
+        f"  evaluator: {rules.evaluator}",
     ]
-    if getattr(rules, "backend", "durable") == "python":
-        lines.append("  note:     durable-rules unavailable here; the Python evaluator decides")
     if settings.twilio_configured:
         lines.append(
             f"  Twilio:   configured; set the number's messaging webhook to "
@@ -142,6 +140,7 @@ def run(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    services.rules.log_evaluator()  # once per start, in the server's log
     if sys.platform.startswith("linux"):
         from stopline.serve_gunicorn import serve_gunicorn, shared_metrics
 

@@ -44,6 +44,8 @@ def _rules(app: AppState) -> dict[str, Any]:
         "version": getattr(holder, "version", None),
         "loaded_at": iso(loaded_at) if loaded_at is not None else None,
         "backend": getattr(holder, "backend", None),
+        # which evaluator decides and why: "durable-rules 2.0.28" or "python (...)"
+        "evaluator": getattr(holder, "evaluator", None),
         "last_error": last_error,
         "reloads": getattr(holder, "reloads", 0),
         "failures": getattr(holder, "failures", 0),

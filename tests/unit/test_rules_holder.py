@@ -13,9 +13,9 @@ import pytest
 
 from core.errors import RulesError
 from core.model import Transition
-from rules import RulesHolder, load_rules
+from rules import RulesHolder, build_engine, load_rules
 from rules.engine import EngineClosed
-from tests.unit.test_rules_support import edited, message, shipped_text, write
+from tests.unit.test_rules_support import SHIPPED, edited, message, shipped_text, write
 
 
 class Clock:
@@ -172,3 +172,11 @@ def test_decisions_stay_right_while_the_file_changes(tmp_path: Path, evaluator: 
     assert holder.version in versions
     assert (holder.reloads, holder.failures) == (19, 10)  # the first write changed nothing
     holder.close()
+
+
+def test_a_closed_engine_refuses_on_either_evaluator(evaluator: str) -> None:
+    # The holder retries a decision on EngineClosed with the engine a reload put in force.
+    engine = build_engine(load_rules(SHIPPED), evaluator)
+    engine.close()
+    with pytest.raises(EngineClosed):
+        engine.decide(message("STOP"))
