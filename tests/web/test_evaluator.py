@@ -1,4 +1,4 @@
-"""An operator can tell which rules evaluator decides: /healthz, `rules check`, the banner, the log."""
+"""Which rules evaluator decides, as operators see it: /healthz, `rules check`, banner, log."""
 
 from __future__ import annotations
 
