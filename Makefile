@@ -6,12 +6,13 @@ BIN := $(VENV)/bin
 # Reinstall only when pyproject.toml changes (the stamp is newer than it otherwise).
 STAMP := $(VENV)/.stopline-installed
 
-.PHONY: help install run test lint typecheck bench clean
+.PHONY: help install run test test-all lint typecheck bench clean
 
 help:
 	@echo "make run    create .venv, install, migrate the ledger and serve (STOPLINE_HOST/PORT"
 	@echo "           from .env; make run PORT=8001 HOST=0.0.0.0 overrides them)"
 	@echo "make test   ruff, mypy and pytest"
+	@echo "make test-all  the tests on every CPython >= 3.11 found (nox, one virtualenv each)"
 	@echo "make lint   ruff only;  make bench   benchmarks;  make clean   remove build files"
 
 $(BIN)/python:
@@ -41,10 +42,15 @@ typecheck: install
 test: lint typecheck
 	$(BIN)/pytest
 
+# nox: one session per CPython 3.11-3.14 found (pyenv's too); an absent one is skipped with
+# a printed line. `make test-all ARGS="tests/unit -x"` passes pytest arguments.
+test-all: install
+	$(BIN)/nox --no-error-on-missing-interpreters $(if $(ARGS),-- $(ARGS))
+
 bench: install
 	@if [ -f bench/__main__.py ]; then $(BIN)/python -m bench; \
 	else echo "No benchmarks yet: bench/__main__.py does not exist (see issue 4)."; fi
 
 clean:
-	rm -rf build *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf build *.egg-info .nox .mypy_cache .ruff_cache .pytest_cache .hypothesis
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
