@@ -202,8 +202,10 @@ class Database:
             return exc.message
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection and the write gate's lock file."""
         self.engine.dispose()
+        if self._gate is not None:
+            self._gate.close()
 
     def _connect(self, *, immediate: bool) -> Connection:
         conn = self.engine.connect()

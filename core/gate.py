@@ -39,12 +39,26 @@ class WriteGate:
     def _file(self) -> int:
         # Each process opens its own: a descriptor inherited over fork() shares its flock.
         if self._fd is None or self._pid != os.getpid():
+            if self._fd is not None:  # the parent's, inherited: closing it keeps its lock
+                os.close(self._fd)
+                self._fd = None
             try:
                 self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             except OSError as exc:
                 raise GateUnavailable(f"cannot open {self.path}: {exc.strerror}") from exc
             self._pid = os.getpid()
         return self._fd
+
+    def close(self) -> None:
+        """Close this process's descriptor of the lock file; a later hold() opens it again."""
+        if not self._threads.acquire(timeout=self.timeout_s):
+            return  # a writer still holds it: its descriptor stays, as the lock must
+        try:
+            if self._fd is not None:  # this process's own, or a copy inherited over fork()
+                os.close(self._fd)
+            self._fd = None
+        finally:
+            self._threads.release()
 
     @contextmanager
     def hold(self) -> Iterator[None]:

@@ -19,11 +19,13 @@ def run_migrations_online() -> None:
             context.run_migrations()
         return
     engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
-    with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=metadata)
-        with context.begin_transaction():
-            context.run_migrations()
-    engine.dispose()
+    try:
+        with engine.connect() as conn:
+            context.configure(connection=conn, target_metadata=metadata)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:  # a failed migration must not leave its connection to the garbage collector
+        engine.dispose()
 
 
 run_migrations_online()
