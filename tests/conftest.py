@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from core.config import Settings
+from core.db import Database
 from stopline.bootstrap import migrate
 from tests.evaluators import EVALUATORS
 
@@ -84,3 +86,17 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 def evaluator(request: pytest.FixtureRequest) -> str:
     """A rules backend name: "durable" (skipped where it cannot load) and "python"."""
     return str(request.param)
+
+
+@pytest.fixture
+def databases() -> Iterator[Callable[..., Database]]:
+    """Database(url, ...) for one test: each is disposed when the test ends, pass or fail."""
+    made: list[Database] = []
+
+    def make(url: str, **options: Any) -> Database:
+        made.append(Database(url, **options))
+        return made[-1]
+
+    yield make
+    for database in made:
+        database.dispose()

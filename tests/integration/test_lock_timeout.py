@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -17,8 +18,10 @@ from tests.fakes import TextDecider
 CONTACT = "+12065550177"
 
 
-def test_a_held_lock_ends_in_database_unavailable(database_url: str) -> None:
-    database = Database(database_url, busy_timeout_ms=1000)
+def test_a_held_lock_ends_in_database_unavailable(
+    database_url: str, databases: Callable[..., Database]
+) -> None:
+    database = databases(database_url, busy_timeout_ms=1000)
     service = ConsentService(database, TextDecider())
     service.opt_out(CONTACT, None, Actor(Source.AGENT, "U1"))  # the contact's row exists
     sid = "SM" + "1" * 32

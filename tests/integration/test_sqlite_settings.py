@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,10 @@ from core.db import Database
 
 
 @pytest.mark.parametrize(("level", "number"), [("NORMAL", 1), ("FULL", 2)])
-def test_pragmas(tmp_path: Path, level: str, number: int) -> None:
-    database = Database(f"sqlite:///{tmp_path / 'x.db'}", synchronous=level, busy_timeout_ms=1234)
+def test_pragmas(
+    tmp_path: Path, level: str, number: int, databases: Callable[..., Database]
+) -> None:
+    database = databases(f"sqlite:///{tmp_path / 'x.db'}", synchronous=level, busy_timeout_ms=1234)
     with database.read() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
         assert conn.execute(text("PRAGMA synchronous")).scalar_one() == number

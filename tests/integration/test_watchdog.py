@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -113,9 +113,9 @@ def _wait_in(phase: str, raw: Any, cursor: Any) -> None:
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_a_frozen_postgresql_ends_the_transaction_in_a_503_then_recovers(
-    pg_cluster: PgCluster,
+    pg_cluster: PgCluster, databases: Callable[..., Database]
 ) -> None:
-    database = Database(pg_cluster.url, busy_timeout_ms=500)  # a 3.5 s limit
+    database = databases(pg_cluster.url, busy_timeout_ms=500)  # a 3.5 s limit
     phases = ("opening", "statement", "commit")
 
     def opening(phase: str) -> Any:

@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,12 +31,19 @@ def _settings(path: Path) -> Settings:
 
 def _opt_out_many(db_path: str, first: int, count: int) -> None:
     holder = RulesHolder(RULES, interval=0)
-    service = ConsentService(Database(f"sqlite:///{db_path}"), holder)
-    for i in range(first, first + count):
-        service.opt_out(f"+1206555{i:04d}", None, AGENT)
+    database = Database(f"sqlite:///{db_path}")
+    service = ConsentService(database, holder)
+    try:
+        for i in range(first, first + count):
+            service.opt_out(f"+1206555{i:04d}", None, AGENT)
+    finally:
+        database.dispose()
+        holder.close()
 
 
-def test_writers_in_several_processes_and_threads_all_commit(tmp_path: Path) -> None:
+def test_writers_in_several_processes_and_threads_all_commit(
+    tmp_path: Path, databases: Callable[..., Database]
+) -> None:
     db_path = tmp_path / "gate.db"
     migrate(_settings(db_path))
     context = multiprocessing.get_context("fork")
@@ -56,7 +64,7 @@ def test_writers_in_several_processes_and_threads_all_commit(tmp_path: Path) -> 
     for process in processes:
         process.join(timeout=120)
         assert process.exitcode == 0
-    database = Database(f"sqlite:///{db_path}")
+    database = databases(f"sqlite:///{db_path}")
     with database.read() as conn:
         optouts = conn.execute(text("SELECT count(*) FROM consent")).scalar_one()
         events = conn.execute(text("SELECT count(*) FROM consent_events")).scalar_one()
@@ -64,11 +72,11 @@ def test_writers_in_several_processes_and_threads_all_commit(tmp_path: Path) -> 
 
 
 def test_a_writer_held_up_past_the_busy_timeout_gets_database_unavailable(
-    tmp_path: Path,
+    tmp_path: Path, databases: Callable[..., Database]
 ) -> None:
     db_path = tmp_path / "held.db"
     migrate(_settings(db_path))
-    database = Database(f"sqlite:///{db_path}", busy_timeout_ms=300)
+    database = databases(f"sqlite:///{db_path}", busy_timeout_ms=300)
     service = ConsentService(database, RulesHolder(RULES, interval=0))
     # Another process's writer in the middle of its transaction: it holds the gate's file lock.
     holder = os.open(f"{db_path}-writelock", os.O_RDWR | os.O_CREAT)

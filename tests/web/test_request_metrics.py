@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -145,9 +145,9 @@ def test_database_errors_are_counted_by_kind(
 
 
 def test_a_contact_locked_too_long_counts_as_busy_or_timeout(
-    settings: Settings, database_url: str, services: Services
+    settings: Settings, database_url: str, services: Services, databases: Callable[..., Database]
 ) -> None:
-    database = Database(database_url, busy_timeout_ms=500)
+    database = databases(database_url, busy_timeout_ms=500)
     consent = ConsentService(database, services.rules, region=settings.default_region)
     slow = Services(settings=settings, database=database, rules=services.rules, consent=consent)
     client = create_app(settings, slow).test_client()
