@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import os
 import random
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +14,16 @@ from typing import Any
 import pytest
 
 from core.model import Command, Source, Transition
-from rules import MAX_TESTS, CompiledRules, RulesEngineError, build_engine, load_rules, normalize
+from rules import (
+    MAX_TESTS,
+    CompiledRules,
+    RulesEngineError,
+    RulesHolder,
+    build_engine,
+    evaluator,
+    load_rules,
+    normalize,
+)
 from rules import durable_engine as de
 from rules.engine import EngineClosed, PythonEngine
 from rules.transitions import Rule
@@ -264,10 +274,19 @@ def test_fallback_to_python_when_durable_does_not_import(
     compiled: CompiledRules, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(de, "IMPORT_ERROR", "ImportError: undefined symbol PyEval_CallObject")
-    with caplog.at_level(logging.WARNING, logger="rules.factory"):
+    with caplog.at_level(logging.INFO):
         engine = build_engine(compiled, "auto")
     assert engine.backend == "python"
-    assert "pure-Python evaluator" in caplog.text and "PyEval_CallObject" in caplog.text
+    assert [r for r in caplog.records if r.levelno >= logging.INFO] == []  # said at start only
+    version = ".".join(map(str, sys.version_info[:2]))
+    assert evaluator() == f"python (durable-rules cannot load on Python {version})"
+    holder = RulesHolder(SHIPPED, interval=0)
+    try:
+        with caplog.at_level(logging.WARNING, logger="rules.holder"):
+            holder.log_evaluator()  # what `stopline serve` says once at start
+    finally:
+        holder.close()
+    assert "Python evaluator" in caplog.text and "PyEval_CallObject" in caplog.text
     with pytest.raises(RulesEngineError, match="not available"):
         build_engine(compiled, "durable")
 
