@@ -18,6 +18,7 @@ Only one break per arming: connections opened afterwards pass through untouched.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import socket
 import struct
@@ -64,10 +65,8 @@ class _Link:
 
     def close(self) -> None:
         for sock in (self.client, self.server):
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
 
 

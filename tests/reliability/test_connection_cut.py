@@ -23,7 +23,7 @@ from werkzeug.test import TestResponse
 
 from core.config import Settings
 from core.tables import consent, consent_events, contacts, inbound_messages
-from stopline.bootstrap import Services, build_services, migrate
+from stopline.bootstrap import build_services, migrate
 from tests.conftest import RULES
 from tests.reliability.pgproxy import Cut, PgProxy
 from tests.web.helpers import API_TOKEN, BUSINESS, TWILIO_TOKEN, bearer, post_sms, sms
@@ -80,12 +80,17 @@ def _via(url: str, port: int) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
-@dataclass
 class Rig:
-    proxy: PgProxy
-    services: Services
-    client: FlaskClient
-    direct: Engine  # to the ledger, not through the proxy
+    """stopline's app over a ledger reached through the proxy, and a direct look at the ledger."""
+
+    def __init__(self, proxy: PgProxy, settings: Settings, direct: Engine) -> None:
+        self.proxy = proxy
+        self.settings = settings
+        self.direct = direct  # to the ledger, not through the proxy
+        self.services = build_services(settings)
+        self.client = create_app(settings, self.services).test_client()
+        # The engine's first connection also reads the server's settings: once per engine.
+        assert _check(self.client, new_contact()).status_code == 200
 
     def stored(self, contact: str) -> tuple[int, ...]:
         """The contact's rows: contacts, consent, consent events, inbound messages.
@@ -101,11 +106,25 @@ class Rig:
         with self.direct.connect() as conn:
             return tuple(conn.execute(select(*counts)).one())
 
-    def ready(self, scenario: Scenario, warm: bool) -> None:
-        """A pool with no connection, or with one that already served a request."""
+    def ready(self, scenario: Scenario, pool: str) -> None:
+        """The pool as the request should meet it (one of POOLS)."""
+        if pool == "first_connection":  # a new process: the engine also reads server settings
+            self.close()
+            self.services = build_services(self.settings)
+            self.client = create_app(self.settings, self.services).test_client()
+            return
         self.services.database.dispose()
-        if warm:
+        if pool == "pooled":
             assert scenario.send(self.client, new_contact()).status_code == scenario.ok
+
+    def close(self) -> None:
+        """Release the app's connections and rules."""
+        self.services.close()
+
+
+# The connection a request is given: one that served a request before, a new one (its
+# startup and SET statements), or the process's first (SQLAlchemy reads the server's settings).
+POOLS = ("pooled", "new_connection", "first_connection")
 
 
 @pytest.fixture
@@ -122,15 +141,12 @@ def rig(pg_schema_url: str) -> Iterator[Rig]:
         api_token=API_TOKEN,
         api_token_name="tests",
     )
-    services = build_services(settings)
     direct = create_engine(pg_schema_url)
+    rig = Rig(proxy, settings, direct)
     try:
-        rig = Rig(proxy, services, create_app(settings, services).test_client(), direct)
-        # The engine's first connection also reads the server's settings: once per process.
-        assert _check(rig.client, new_contact()).status_code == 200
         yield rig
     finally:
-        services.close()
+        rig.close()
         direct.dispose()
         proxy.close()
 
@@ -140,13 +156,13 @@ def _escaped(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 @pytest.mark.parametrize("cut", list(Cut), ids=[c.value for c in Cut])
-@pytest.mark.parametrize("warm", [True, False], ids=["pooled", "new_connection"])
+@pytest.mark.parametrize("pool", POOLS)
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
 def test_a_broken_connection_is_503_or_stored(
-    rig: Rig, caplog: pytest.LogCaptureFixture, scenario: Scenario, warm: bool, cut: Cut
+    rig: Rig, caplog: pytest.LogCaptureFixture, scenario: Scenario, pool: str, cut: Cut
 ) -> None:
     caplog.set_level(logging.INFO)
-    rig.ready(scenario, warm)
+    rig.ready(scenario, pool)
     rig.proxy.arm(None, cut)  # counts what this kind of cut counts
     contact = new_contact()
     assert scenario.send(rig.client, contact).status_code == scenario.ok
@@ -156,7 +172,7 @@ def test_a_broken_connection_is_503_or_stored(
     problems: list[str] = []
     for n in range(1, len(messages) + 1):
         contact = new_contact()
-        rig.ready(scenario, warm)
+        rig.ready(scenario, pool)
         caplog.clear()
         rig.proxy.arm(n, cut)
         response = scenario.send(rig.client, contact)
@@ -177,7 +193,8 @@ def test_a_broken_connection_is_503_or_stored(
         problems += [f"{where}: logged {m!r}" for m in _escaped(caplog)]
         retry = scenario.send(rig.client, contact)
         if retry.status_code != scenario.ok:
-            problems.append(f"{where}: answered {response.status_code}, the retry {retry.status_code} {retry.get_data()!r}")
+            first, again = response.status_code, retry.status_code
+            problems.append(f"{where}: answered {first}, the retry {again} {retry.get_data()!r}")
         elif scenario.writes and rig.stored(contact) != whole:
             problems.append(f"{where}: after the retry stored {rig.stored(contact)}")
     assert not problems, "\n".join(problems)
