@@ -11,13 +11,13 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import PoolProxiedConnection
 
+from core.dberrors import first_line, translate, unavailable
 from core.engine import POOL_SIZE, SYNC_LEVELS, make_engine, transaction_limit
 from core.errors import DatabaseUnavailable
-from core.gate import GateTimeout, GateUnavailable, WriteGate
+from core.gate import WriteGate
 from core.pipeline import Pipelined
 from core.tables import contacts
 from core.watchdog import Watch
@@ -106,7 +106,7 @@ class Database:
     ) -> tuple[PoolProxiedConnection, Pipelined | None, _T]:
         """A pooled connection with a transaction begun by `opening`, skipping dead ones."""
         for attempt in range(POOL_SIZE + 1):
-            pooled = self.engine.raw_connection()
+            pooled = self._checkout(self.engine.raw_connection)
             driver: Any = pooled.driver_connection
             batch = Pipelined(driver) if self.dialect == "postgresql" else None
             try:
@@ -127,7 +127,7 @@ class Database:
                     raise self._too_slow(watch, exc) from exc
                 if not gone or attempt == POOL_SIZE:
                     raise
-                log.warning("a pooled database connection was dead: %s", _first_line(exc))
+                log.warning("a pooled database connection was dead: %s", first_line(exc))
         raise AssertionError("unreachable")
 
     def _too_slow(self, watch: Watch, exc: BaseException) -> DatabaseUnavailable:
@@ -135,7 +135,7 @@ class Database:
         return DatabaseUnavailable(
             f"the consent ledger did not answer within {watch.seconds:g} s; try again",
             detail=f"database connection cut after {watch.seconds:g} s without an answer "
-            f"({_first_line(exc)}); a retry of the same message is answered as stored",
+            f"({first_line(exc)}); a retry of the same message is answered as stored",
             kind="timeout",
         )
 
@@ -208,7 +208,7 @@ class Database:
             self._gate.close()
 
     def _connect(self, *, immediate: bool) -> Connection:
-        conn = self.engine.connect()
+        conn = self._checkout(self.engine.connect)
         if immediate and self.dialect == "sqlite":
             return conn.execution_options(sqlite_begin="IMMEDIATE")
         return conn
@@ -229,72 +229,22 @@ class Database:
             .with_for_update()
         ).all()
 
-    @contextmanager
-    def _translate(self) -> Iterator[None]:
+    def _translate(self) -> AbstractContextManager[None]:
+        return translate(self._dbapi)
+
+    def _checkout(self, take: Callable[[], _T]) -> _T:
+        """A connection from the pool; a driver error while one is made means there is none.
+
+        Taking one may open a connection, and on it SQLAlchemy's first look at the server
+        and the SET statements of core.engine. A server going away in the middle of those
+        can make psycopg raise InternalError ("received 2 results from command 'BEGIN'"), not
+        the OperationalError of a refused connect; it is the same failure: no connection.
+        """
         try:
-            yield
-        except (
-            OperationalError,  # SQLAlchemy's
-            GateUnavailable,  # the write gate's lock file
-            self._dbapi.OperationalError,  # the driver's own, on raw_transaction's connection
-            self._dbapi.InterfaceError,
-        ) as exc:
-            reason = _short(exc) if isinstance(exc, DBAPIError) else _first_line(exc)
-            log.error("database unavailable: %s", reason)
-            raise DatabaseUnavailable(
-                "the consent ledger is unavailable; nothing was stored, try again",
-                detail=f"database error: {reason}",
-                kind=_kind(exc),
-            ) from exc
-        except GateTimeout as exc:
-            log.error("the SQLite write lock stayed taken: %s", exc)
-            raise DatabaseUnavailable(
-                "the consent ledger is busy; nothing was stored, try again",
-                detail=f"another writer held the database: {exc}",
-                kind="busy",
-            ) from exc
-        except PoolTimeout as exc:
-            log.error("no database connection free: %s", exc)
-            raise DatabaseUnavailable(
-                "the consent ledger is busy; nothing was stored, try again",
-                detail="every database connection is in use; try again",
-                kind="busy",
-            ) from exc
-        except DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise DatabaseUnavailable(
-                    "the consent ledger connection was lost; nothing was stored, try again",
-                    detail=f"database error: {_short(exc)}",
-                    kind="connection_lost",
-                ) from exc
-            raise
-        except self._dbapi.IntegrityError as exc:
-            # The same shape as SQLAlchemy's, so callers handle one kind of IntegrityError.
-            raise IntegrityError(None, None, exc) from exc
+            return take()
+        except (DBAPIError, self._dbapi.Error) as exc:
+            raise unavailable(exc) from exc
 
 
 class _Expired(Exception):
     """A transaction's time ran out before it could begin."""
-
-
-# PostgreSQL's codes for a statement cancelled by its timeout, and a lock not granted in time.
-_TIMEOUT_CODES = ("57014", "55P03")
-
-
-def _kind(exc: BaseException) -> str:
-    """How an operational error made the ledger unavailable (DatabaseUnavailable.KINDS)."""
-    driver = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
-    if getattr(driver, "sqlstate", None) in _TIMEOUT_CODES:
-        return "timeout"
-    text = str(driver).lower()
-    # SQLite: "database is locked", "database table is locked" (its busy timeout ran out).
-    return "busy" if "is locked" in text or "busy" in text else "unavailable"
-
-
-def _short(exc: DBAPIError) -> str:
-    return _first_line(exc.orig) if exc.orig else type(exc).__name__
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -14,7 +14,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from core.config import Settings
-from core.db import Database, _kind
+from core.db import Database
+from core.dberrors import kind_of as _kind
 from core.errors import DatabaseUnavailable
 from core.services import ConsentService
 from stopline.bootstrap import Services
