@@ -52,5 +52,5 @@ bench: install
 	else echo "No benchmarks yet: bench/__main__.py does not exist (see issue 4)."; fi
 
 clean:
-	rm -rf build *.egg-info .nox .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf build *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

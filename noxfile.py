@@ -23,6 +23,8 @@ FAST = ["-m", "not slow", "tests/unit", "tests/web", "tests/bot", "tests/integra
 nox.options.sessions = ["tests"]
 nox.options.error_on_missing_interpreters = False  # "skipped: interpreter not found", printed
 nox.options.reuse_venv = "yes"
+# Inside .venv, which every tool (and a scan of the source tree) already leaves out.
+nox.options.envdir = ".venv/nox"
 
 
 def _pyenv_versions_on_path() -> None:
