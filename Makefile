@@ -37,7 +37,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy core rules web bot stopline bench
+	$(BIN)/mypy core ledger rules web bot stopline bench
 
 test: lint typecheck
 	$(BIN)/pytest

@@ -29,8 +29,8 @@ from sqlalchemy.engine import make_url
 
 from bench.common import POSTGRES_URL, heading, interleave, postgres_schema, ratio_line
 from core.config import Settings
-from core.export import postgres_columns
-from stopline.bootstrap import migrate
+from ledger.export import postgres_columns
+from stopline.wiring import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 SENDER = "+12065550199"

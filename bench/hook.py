@@ -22,7 +22,7 @@ from werkzeug.test import EnvironBuilder
 from bench.common import Timing, heading, postgres_schema, ratio_line
 from bench.signed import STOP_WORDS, body_text, twilio_mix
 from core.config import Settings
-from stopline.bootstrap import Services, build_services, migrate
+from stopline.wiring import Services, build_services, migrate
 from web.app import create_app
 
 TOKEN = "bench-twilio-token"

@@ -16,7 +16,7 @@ from pathlib import Path
 from bench.common import Timing, heading, interleave, ratio_line
 from bench.rules_largest import run_largest
 from core.model import DecisionRequest, ScopeFacts, Source, Status
-from rules import durable_engine
+from rules import durable_backend
 from rules.compile import CompiledRules, load_rules
 from rules.engine import PythonEngine, RulesEngine
 from rules.facts import build_decision, build_facts
@@ -159,10 +159,10 @@ def run(quick: bool) -> None:
     labelled = corpus(size)
     requests = [r for _, r in labelled]
     engines: list[RulesEngine] = []
-    if durable_engine.available():
-        engines.append(durable_engine.DurableEngine(compiled))
+    if durable_backend.available():
+        engines.append(durable_backend.DurableEngine(compiled))
     else:
-        print(f"  durable engine skipped: not importable here ({durable_engine.IMPORT_ERROR})")
+        print(f"  durable engine skipped: not importable here ({durable_backend.IMPORT_ERROR})")
     engines.append(PythonEngine(compiled))
     try:
         mix = agree(engines, requests)
@@ -201,9 +201,14 @@ def measure(
         subject = timings[f"{engine.backend} decide"]
         print(ratio_line(f"{engine.backend} vs dict", subject, baseline, None))
     if len(engines) == 2:
-        print(ratio_line("durable vs python", timings["durable decide"], timings["python decide"],
-                         None))
-    print("  (dict: normalize + get = rules.normalize(body) and one dict.get on the compiled "
-          "keyword table;\n   decide = text matching + facts + engine + Decision with reply)")
+        print(
+            ratio_line(
+                "durable vs python", timings["durable decide"], timings["python decide"], None
+            )
+        )
+    print(
+        "  (dict: normalize + get = rules.normalize(body) and one dict.get on the compiled "
+        "keyword table;\n   decide = text matching + facts + engine + Decision with reply)"
+    )
     breakdown(compiled, engines, requests, runs)
     by_family(compiled, labelled, runs)

@@ -15,9 +15,10 @@ from pathlib import Path
 from bench.common import heading, interleave, ratio_line, repeat
 from bench.rules_files import SHIPPED, TEXT_LIMIT, largest_rules, worst_texts
 from core.model import DecisionRequest, ScopeFacts, Source
-from rules import check_file, durable_engine, load_rules
+from rules import durable_backend, load_rules
 from rules.engine import PythonEngine, RulesEngine
 from rules.normalize import fold_unicode
+from stopline.cli.rules_check import check_file
 
 TARGET_MS = 5.0
 SENDER = "+12065550199"
@@ -81,8 +82,8 @@ def run_largest(quick: bool) -> None:
         _load(path, runs)
         compiled = load_rules(path)
     engines: list[RulesEngine] = [PythonEngine(compiled)]
-    if durable_engine.available():
-        engines.append(durable_engine.DurableEngine(compiled))
+    if durable_backend.available():
+        engines.append(durable_backend.DurableEngine(compiled))
     try:
         worst = _decide(engines, worst_texts(), reps, runs)
     finally:

@@ -32,11 +32,11 @@ from sqlalchemy import create_engine, func, select
 from bench.common import Timing, heading, postgres_schema, ratio_line
 from bench.signed import STOP_WORDS, body_text, twilio_mix
 from core.config import Settings
-from core.tables import consent, inbound_messages
+from ledger.tables import consent, inbound_messages
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-serve-twilio-token"
-# `stopline serve`'s gunicorn settings (stopline/serve_gunicorn.py), given to the baseline too.
+# `stopline serve`'s gunicorn settings (stopline/server/gunicorn_app.py), given to the baseline too.
 WORKERS = Settings.model_fields["workers"].default
 WORKER_CLASS, THREADS = "gthread", 4
 # Client: processes x threads, one keep-alive connection per thread.

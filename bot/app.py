@@ -15,7 +15,7 @@ from bot.permissions import OptinPolicy
 from core.config import Settings
 
 if TYPE_CHECKING:
-    from stopline.bootstrap import Services
+    from stopline.wiring import Services
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from core.model import InboundMessage, Outcome, Scope, Transition
 from core.services import ConsentService
 
 if TYPE_CHECKING:
-    from stopline.bootstrap import Services
+    from stopline.wiring import Services
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, select
 
-from core import ledger
 from core.dates import parse_moment
-from core.db import Database
 from core.errors import DatabaseUnavailable, InvalidInput, InvalidPhoneNumber
 from core.model import (
     ACCOUNT,
@@ -25,11 +23,13 @@ from core.model import (
     Transition,
 )
 from core.phone import normalize_phone, normalize_sender
+from core.planning import Context, plan
 from core.ports import Decider
 from core.recording import request_for
-from core.tables import consent
 from core.text import clean_name, clean_reason
-from core.transitions import Context, plan
+from ledger import queries as ledger
+from ledger.db import Database
+from ledger.tables import consent
 
 PHONE_KEYS = ("phone", "number", "phone_number", "mobile", "contact", "msisdn")
 CHUNK = 2000

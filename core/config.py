@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     @classmethod
     def _database_url(cls, value: str) -> str:
         # Here, so every command, the server and the migrations see the same, usable URL.
-        from core.dburl import normalize_database_url
+        from ledger.dburl import normalize_database_url
 
         return normalize_database_url(value)
 

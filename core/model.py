@@ -54,16 +54,6 @@ class Action(StrEnum):
     REFUSED = "refused"
 
 
-class Intent(StrEnum):
-    """What a message asks for, as matched by the rules' keyword groups and phrases."""
-
-    OPT_OUT = "opt_out"
-    OPT_IN = "opt_in"
-    HELP = "help"
-    REVIEW = "review"
-    NONE = "none"
-
-
 class Command(StrEnum):
     """What an agent, the API or an import asks for."""
 

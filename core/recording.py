@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core import ledger
 from core.model import (
     ACCOUNT,
     Command,
@@ -17,10 +16,11 @@ from core.model import (
     Source,
     Status,
 )
-from core.transitions import Context, Plan, plan
+from core.planning import Context, Plan, plan
+from ledger import queries as ledger
 
 if TYPE_CHECKING:
-    from core.cursor import LedgerCursor
+    from ledger.cursor import LedgerCursor
 
 
 def request_for(

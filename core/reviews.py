@@ -6,14 +6,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from core import ledger
-from core.cursor import LedgerCursor
-from core.db import Database
 from core.errors import Conflict, InvalidInput, NotFound
 from core.model import Action, Actor, Decision, ReviewItem, Scope, Source, Transition
+from core.planning import Context, event
 from core.recording import record
 from core.text import clean_name
-from core.transitions import Context, event
+from ledger import queries as ledger
+from ledger.cursor import LedgerCursor
+from ledger.db import Database
 
 MAX_ID = 2**62  # beyond any id the ledger hands out (and below its BIGINT's limit)
 # What a caller may ask for, and the ledger's state for each ("closed" is stored).

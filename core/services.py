@@ -8,10 +8,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from core import bulk, export, ledger, reviews
+from core import bulk, reviews
 from core.carriers import id_format
-from core.cursor import LedgerCursor, MessageRow, contact_transaction
-from core.db import Database
 from core.errors import NotFound
 from core.model import (
     ACCOUNT,
@@ -30,11 +28,15 @@ from core.model import (
     Transition,
 )
 from core.phone import carrier_number, normalize_phone, normalize_sender
+from core.planning import Context, refusal
 from core.ports import Decider
 from core.recording import consent_status, record, request_for
 from core.sendcheck import split_numbers
 from core.text import clean_name, clean_reason, clean_text
-from core.transitions import Context, refusal
+from ledger import export
+from ledger import queries as ledger
+from ledger.cursor import LedgerCursor, MessageRow, contact_transaction
+from ledger.db import Database
 
 Clock = Callable[[], datetime]
 

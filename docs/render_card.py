@@ -2,7 +2,7 @@
 
     .venv/bin/python docs/render_card.py [--html-only]
 
-A throw-away ledger gets a contact's STOP and an agent's opt-out; bot.agent_actions.card_reply
+A throw-away ledger gets a contact's STOP and an agent's opt-out; bot.changes.card_reply
 builds the card an agent would see; the blocks are turned into HTML styled like Slack and
 screenshotted with headless Chromium (Debian's `chromium` package). Only the Block Kit this
 card uses is drawn: header, section (text and fields), context, actions with buttons.
@@ -23,12 +23,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.agent_actions import card_reply  # noqa: E402  (after the path is set)
+from bot.changes import card_reply  # noqa: E402  (after the path is set)
 from bot.context import BotContext, agent  # noqa: E402
 from bot.permissions import OptinPolicy  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.model import InboundMessage  # noqa: E402
-from stopline.bootstrap import build_services, migrate  # noqa: E402
+from stopline.wiring import build_services, migrate  # noqa: E402
 
 OUT = ROOT / "docs" / "status-card.png"
 CONTACT, OWN_NUMBER, PROMO_NUMBER = "+12065550100", "+14155550123", "+14155550188"

@@ -1,12 +1,12 @@
 """stopline's rules: rules.yml loaded and checked, facts extracted in Python, transitions decided
 by durable-rules (or the pure-Python evaluator of the same compiled rules)."""
 
-from rules.check import check_file, try_text
 from rules.compile import MAX_TESTS, CompiledRules, compile_rules, load_rules
 from rules.engine import EngineClosed, PythonEngine, RulesEngine, RulesEngineError
 from rules.factory import build_engine, evaluator
 from rules.holder import RulesHolder
 from rules.normalize import normalize
+from rules.trial import try_text
 
 __all__ = [
     "MAX_TESTS",
@@ -17,7 +17,6 @@ __all__ = [
     "RulesEngineError",
     "RulesHolder",
     "build_engine",
-    "check_file",
     "compile_rules",
     "evaluator",
     "load_rules",

@@ -11,8 +11,8 @@ from core.errors import RulesError, RulesProblem
 from core.phone import normalize_sender
 from rules.loader import describe, read_rules_file
 from rules.normalize import normalize
+from rules.rule_table import Rule, transition_rules
 from rules.schema import FLOOR_HELP, FLOOR_OPT_IN, FLOOR_OPT_OUT, ReplyTexts, RulesFile
-from rules.transitions import Rule, transition_rules
 from rules.wordsets import Fillers, Phrases
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class CompiledRules:
     phrases: Phrases  # (normalised, as written), looked up by first word
     typo_targets: tuple[tuple[str, KeywordHit], ...]
     typo_longest: int  # no typo is more than one letter longer than the longest target
-    guards: tuple[Guard, ...]
+    guards: tuple[ReactionGuard, ...]
     replies: dict[tuple[str, str, str], str]
     rules: tuple[Rule, ...]
     default_language: str
@@ -56,9 +56,7 @@ class CompiledRules:
     languages: tuple[str, ...] = field(default_factory=tuple)
     # typo_targets by length, each with its place in typo_targets: a typo is at most one
     # letter longer or shorter, so only three lengths are ever compared with a word
-    typo_by_length: dict[int, tuple[tuple[int, str, KeywordHit], ...]] = field(
-        default_factory=dict
-    )
+    typo_by_length: dict[int, tuple[tuple[int, str, KeywordHit], ...]] = field(default_factory=dict)
 
     @property
     def test_count(self) -> int:
@@ -67,7 +65,7 @@ class CompiledRules:
 
 
 @dataclass(frozen=True, slots=True)
-class Guard:
+class ReactionGuard:
     """A compiled guard: its name, normalised prefixes, and what must follow them."""
 
     name: str
@@ -144,7 +142,7 @@ def compile_rules(model: RulesFile, content: bytes, file: str = "rules.yml") -> 
         typo_by_length={n: tuple(v) for n, v in by_length.items()},
         typo_longest=max((len(k) for k, h in keywords.items() if h.intent == "opt_out"), default=0),
         guards=tuple(
-            Guard(name, tuple(normalize(w) for w in g.starts_with), g.needs_quote, g.emoji)
+            ReactionGuard(name, tuple(normalize(w) for w in g.starts_with), g.needs_quote, g.emoji)
             for name, g in model.guards.items()
         ),
         replies=_replies(model),

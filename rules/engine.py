@@ -9,7 +9,7 @@ from core.model import Decision, DecisionRequest
 from rules.compile import CompiledRules
 from rules.facts import MatchedText, build_decision, build_facts
 from rules.matching import match_text
-from rules.transitions import Rule
+from rules.rule_table import Rule
 
 
 class EngineClosed(RuntimeError):

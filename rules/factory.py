@@ -6,7 +6,7 @@ import logging
 import sys
 from importlib import metadata
 
-from rules import durable_engine
+from rules import durable_backend
 from rules.compile import CompiledRules
 from rules.engine import PythonEngine, RulesEngine
 
@@ -26,20 +26,20 @@ def build_engine(
         raise ValueError(f"unknown rules backend {backend!r}; use one of {', '.join(BACKENDS)}")
     if backend == "python":
         return PythonEngine(compiled)
-    if backend == "auto" and not durable_engine.available():
+    if backend == "auto" and not durable_backend.available():
         # Expected on Python 3.13+: said once at start by `stopline serve` and shown by
         # /healthz and `stopline rules check` (evaluator()); a debug line per build here.
         log.debug("durable-rules cannot load (%s); the Python evaluator decides",
-                  durable_engine.IMPORT_ERROR)  # fmt: skip
+                  durable_backend.IMPORT_ERROR)  # fmt: skip
         return PythonEngine(compiled)
-    return durable_engine.DurableEngine(compiled, previous)
+    return durable_backend.DurableEngine(compiled, previous)
 
 
 def evaluator(backend: str = "auto") -> str:
     """Which evaluator decides, for operators: "durable-rules 2.0.28" or "python (why)"."""
     if backend == "python":
         return "python (chosen)"
-    if not durable_engine.available():
+    if not durable_backend.available():
         version = ".".join(map(str, sys.version_info[:2]))
         return f"python (durable-rules cannot load on Python {version})"
     try:
@@ -50,4 +50,4 @@ def evaluator(backend: str = "auto") -> str:
 
 def evaluator_detail() -> str | None:
     """Why durable-rules cannot load (its import error), or None when it loads."""
-    return durable_engine.IMPORT_ERROR
+    return durable_backend.IMPORT_ERROR

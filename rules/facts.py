@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from core.model import Decision, DecisionRequest, Scope, ScopeFacts, Status
 from rules.compile import CompiledRules
 from rules.matching import Match, match_text
-from rules.transitions import Rule
+from rules.rule_table import Rule
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,12 +16,12 @@ from typing import Any
 from core.errors import RulesError, RulesProblem
 from core.model import Decision, DecisionRequest, Transition
 from core.ports import TextMatch
-from rules.check import try_text
 from rules.compile import CompiledRules, load_rules
 from rules.engine import EngineClosed, PythonEngine, RulesEngine
 from rules.factory import build_engine, evaluator, evaluator_detail
 from rules.facts import MatchedText
 from rules.loader import describe
+from rules.trial import try_text
 from rules.watch import Watcher
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from rules.compile import Guard
+from rules.compile import ReactionGuard
 from rules.normalize import normalize
 
 # One quotation: curly, straight, guillemets, German and CJK quotes. A straight or curly single
@@ -47,7 +47,7 @@ class _Lead:
         return cls(normalize(lead).split(), emoji)
 
 
-def _lead_matches(guard: Guard, lead: _Lead) -> bool:
+def _lead_matches(guard: ReactionGuard, lead: _Lead) -> bool:
     """The text before the quotation is the guard's word, then at most connector words."""
     tokens = lead.tokens
     for prefix in guard.prefixes:
@@ -67,7 +67,7 @@ def _after_quotations(text: str, start: int) -> int:
     return pos
 
 
-def read_reaction(guards: tuple[Guard, ...], text: str) -> Reaction:
+def read_reaction(guards: tuple[ReactionGuard, ...], text: str) -> Reaction:
     """A reaction is a guard's word (or an emoji), quotation(s), and nothing else.
 
     Anything after the quotation is the contact's own words: 'Loved “...” STOP' is an opt-out.

@@ -1,5 +1,5 @@
 """`python -m stopline`: the same command as the `stopline` script."""
 
-from stopline.cli import main
+from stopline.cli.main import main
 
 main()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from core.dburl import display_url, is_relative_sqlite, sqlite_file
 from core.errors import ServiceFailure
+from ledger.dburl import display_url, is_relative_sqlite, sqlite_file
 
 if TYPE_CHECKING:
     from core.config import Settings
-    from core.db import Database
+    from ledger.db import Database
 
 
 class NoLedger(ServiceFailure):
@@ -52,7 +52,7 @@ def is_empty(database: Database) -> bool:
     """True when the ledger holds no consent rows and no events (nobody has opted out yet)."""
     from sqlalchemy import select
 
-    from core.tables import consent, consent_events
+    from ledger.tables import consent, consent_events
 
     with database.read() as conn:
         return (

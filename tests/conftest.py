@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from core.config import Settings
-from core.db import Database
-from stopline.bootstrap import migrate
+from ledger.db import Database
+from stopline.wiring import migrate
 from tests.evaluators import EVALUATORS
 
 ROOT = Path(__file__).resolve().parent.parent

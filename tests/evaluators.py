@@ -12,13 +12,13 @@ import sys
 
 import pytest
 
-from rules import durable_engine
+from rules import durable_backend
 
 DURABLE_MISSING = (
     None
-    if durable_engine.available()
+    if durable_backend.available()
     else f"durable-rules cannot load on Python {sys.version.split()[0]} "
-    f"({durable_engine.IMPORT_ERROR}); the Python evaluator is tested instead"
+    f"({durable_backend.IMPORT_ERROR}); the Python evaluator is tested instead"
 )
 
 needs_durable = pytest.mark.skipif(DURABLE_MISSING is not None, reason=DURABLE_MISSING or "")

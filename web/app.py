@@ -14,7 +14,7 @@ from web.limits import cap_small_bodies
 from web.metrics import Metrics
 
 if TYPE_CHECKING:
-    from stopline.bootstrap import Services
+    from stopline.wiring import Services
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if settings is None:
         settings = services.settings if services is not None else Settings()
     if services is None:
-        from stopline.bootstrap import build_services  # the heavy wiring happens only here
+        from stopline.wiring import build_services  # the heavy wiring happens only here
 
         services = build_services(settings)
     # The number patterns are compiled now (a fraction of a second), before gunicorn forks,

@@ -10,7 +10,7 @@ from core.config import Settings
 
 if TYPE_CHECKING:
     from bot.notify import Notifier
-    from stopline.bootstrap import Services
+    from stopline.wiring import Services
     from web.metrics import Metrics
 
 _KEY = "stopline"

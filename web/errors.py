@@ -13,7 +13,6 @@ import re
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from core.engine import DATABASE_ERRORS
 from core.errors import (
     Conflict,
     InvalidInput,
@@ -23,6 +22,7 @@ from core.errors import (
     ServiceFailure,
     StoplineError,
 )
+from ledger.dialects import DATABASE_ERRORS
 from web.request_metrics import count_failure
 
 log = logging.getLogger(__name__)

@@ -15,11 +15,11 @@ from slack_bolt.request.internals import parse_body
 
 from core.config import Settings
 from core.errors import DatabaseUnavailable
-from core.replay import ReplayGuard
 from core.services import utcnow
+from ledger.replay import ReplayGuard
 
 if TYPE_CHECKING:
-    from stopline.bootstrap import Services
+    from stopline.wiring import Services
 
 log = logging.getLogger(__name__)
 MAX_SKEW = 300  # seconds, as Slack documents
@@ -95,7 +95,7 @@ def mount(app: Flask, settings: Settings, services: Services) -> None:
         except DatabaseUnavailable as exc:
             return jsonify(response_type="ephemeral", text=f":warning: {exc.message}"), 200
         except Exception:
-            # The ledger failed in a way core.db does not translate (a file that is no
+            # The ledger failed in a way ledger.db does not translate (a file that is no
             # database): the agent reads that it is ours and to retry, not "dispatch_failed".
             log.exception("the Slack request's replay check failed")
             return jsonify(response_type="ephemeral", text=TRY_AGAIN), 200

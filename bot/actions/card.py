@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot import agent_actions
+from bot import changes
 from bot.context import BotContext, agent
 from bot.replies import failure
 from core.errors import InvalidInput, StoplineError
@@ -28,8 +28,8 @@ def register(app: App, ctx: BotContext) -> None:
         user, team = body["user"]["id"], (body.get("team") or {}).get("id")
         try:
             phone = _phone(ctx, action)
-            note = agent_actions.opt_out(ctx, phone, None, agent(team, user), "status card")
-            respond(replace_original=True, **agent_actions.card_reply(ctx, phone, user, note))
+            note = changes.opt_out(ctx, phone, None, agent(team, user), "status card")
+            respond(replace_original=True, **changes.card_reply(ctx, phone, user, note))
         except StoplineError as exc:
             respond(text=failure(exc), replace_original=False)
 
@@ -48,10 +48,8 @@ def register(app: App, ctx: BotContext) -> None:
             return
         try:
             phone = _phone(ctx, action)
-            note = agent_actions.opt_in(
-                ctx, phone, agent_actions.ALL, agent(team, user), "status card"
-            )
-            respond(replace_original=True, **agent_actions.card_reply(ctx, phone, user, note))
+            note = changes.opt_in(ctx, phone, changes.ALL, agent(team, user), "status card")
+            respond(replace_original=True, **changes.card_reply(ctx, phone, user, note))
         except StoplineError as exc:
             respond(text=failure(exc), replace_original=False)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot import agent_actions
+from bot import changes
 from bot.args import UsageError, parse
 from bot.context import BotContext
 from bot.replies import failure, usage_problem
@@ -30,6 +30,6 @@ def register(app: App, ctx: BotContext) -> None:
         assert args.phone is not None
         ack()
         try:
-            respond(**agent_actions.card_reply(ctx, args.phone, command["user_id"]))
+            respond(**changes.card_reply(ctx, args.phone, command["user_id"]))
         except StoplineError as exc:
             respond(text=failure(exc))

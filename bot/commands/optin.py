@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot import agent_actions
+from bot import changes
 from bot.args import parse, sender_option
 from bot.context import BotContext, agent
 from bot.replies import failure, usage_problem
@@ -40,7 +40,7 @@ def register(app: App, ctx: BotContext) -> None:
             return
         actor = agent(command.get("team_id"), user)
         try:
-            note = agent_actions.opt_in(ctx, args.phone, sender, actor, args.rest)
-            respond(**agent_actions.card_reply(ctx, args.phone, user, note))
+            note = changes.opt_in(ctx, args.phone, sender, actor, args.rest)
+            respond(**changes.card_reply(ctx, args.phone, user, note))
         except StoplineError as exc:
             respond(text=failure(exc))

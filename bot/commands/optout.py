@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot import agent_actions
+from bot import changes
 from bot.args import parse, sender_option
 from bot.context import BotContext, agent
 from bot.replies import failure, usage_problem
@@ -32,7 +32,7 @@ def register(app: App, ctx: BotContext) -> None:
         ack(text=f"Opting out {national_format(args.phone)}…")
         actor = agent(command.get("team_id"), command["user_id"])
         try:
-            note = agent_actions.opt_out(ctx, args.phone, sender, actor, args.rest)
-            respond(**agent_actions.card_reply(ctx, args.phone, command["user_id"], note))
+            note = changes.opt_out(ctx, args.phone, sender, actor, args.rest)
+            respond(**changes.card_reply(ctx, args.phone, command["user_id"], note))
         except StoplineError as exc:
             respond(text=failure(exc))

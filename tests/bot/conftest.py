@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from core.config import Settings
-from stopline.bootstrap import build_services, migrate
+from stopline.wiring import build_services, migrate
 from tests.bot.fakeslack import FakeSlack
 from tests.bot.helpers import BOSS, BOT_TOKEN, NOTICES, SIGNING_SECRET, SlackDriver
 from tests.conftest import RULES

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from stopline.bootstrap import Services
+from stopline.wiring import Services
 from tests.bot.fakeslack import FakeSlack
 
 SIGNING_SECRET = "test-slack-signing-secret"

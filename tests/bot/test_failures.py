@@ -11,7 +11,7 @@ import pytest
 from core.errors import RulesError, RulesProblem
 from core.services import ConsentService
 from rules.engine import RulesEngineError
-from stopline.bootstrap import build_services
+from stopline.wiring import build_services
 from tests.bot.conftest import MakeSlack, slack_settings
 from tests.bot.fakeslack import FakeSlack
 from tests.bot.helpers import SlackDriver, ack_text

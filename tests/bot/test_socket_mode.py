@@ -24,9 +24,9 @@ from websockets.sync.server import Server, ServerConnection, serve
 
 from core.config import Settings
 from core.model import Status
-from stopline.bootstrap import build_services
-from stopline.cli import main
-from stopline.cli_slack import run
+from stopline.cli.main import main
+from stopline.cli.slack import run
+from stopline.wiring import build_services
 from tests.bot.conftest import slack_settings
 from tests.bot.fakeslack import FakeSlack
 from tests.bot.helpers import AGENT, BOT_TOKEN, CHANNEL, TEAM

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.db import Database
+from ledger.db import Database
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
-from core.db import Database
 from core.errors import Conflict
 from core.model import Action, Actor, InboundMessage, Source, Status
 from core.services import ConsentService
+from ledger.db import Database
 from tests.fakes import TextDecider
 
 CONTACTS = ["+12065550100", "+12065550101", "+12065550102"]

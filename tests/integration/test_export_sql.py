@@ -21,13 +21,13 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, insert, text
 
 from core.config import Settings
-from core.db import Database
 from core.errors import DatabaseUnavailable, InvalidInput
-from core.export import CHUNK_ROWS, HEADER_LINE, CsvExport, crlf_rows, export_optouts
 from core.formulas import neutralise_number
 from core.model import ACCOUNT
-from core.tables import consent
-from stopline.bootstrap import migrate
+from ledger.db import Database
+from ledger.export import CHUNK_ROWS, HEADER_LINE, CsvExport, crlf_rows, export_optouts
+from ledger.tables import consent
+from stopline.wiring import migrate
 from tests.rawsqlite import raw_sqlite
 
 SENDERS = ["+12065550199", "+14155550123", "22395"]
@@ -149,8 +149,10 @@ def test_until_is_exclusive_and_a_date_is_its_midnight(database: Database) -> No
         for i, moment in enumerate([march - timedelta(microseconds=1), march,
                                     march + timedelta(days=1)])
     ])  # fmt: skip
-    for until, expected in [(march, ["+12065550100"]),
-                            (march + timedelta(microseconds=1), ["+12065550100", "+12065550101"])]:
+    for until, expected in [
+        (march, ["+12065550100"]),
+        (march + timedelta(microseconds=1), ["+12065550100", "+12065550101"]),
+    ]:
         lines = b"".join(CsvExport(database, None, None, until)).decode().splitlines()[1:]
         assert [line.split(",")[0] for line in lines] == expected
 

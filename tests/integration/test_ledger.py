@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from core.db import Database
 from core.errors import (
     Conflict,
     DatabaseUnavailable,
@@ -19,6 +18,7 @@ from core.errors import (
 )
 from core.model import Action, Actor, InboundMessage, Scope, Source, Status
 from core.services import ConsentService
+from ledger.db import Database
 from tests.fakes import FixedClock, TextDecider
 
 CONTACT = "+12065550100"

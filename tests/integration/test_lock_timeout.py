@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import create_engine, text
 
-from core.db import Database
 from core.errors import DatabaseUnavailable
 from core.model import Actor, InboundMessage, Source
 from core.services import ConsentService
+from ledger.db import Database
 from tests.fakes import TextDecider
 
 CONTACT = "+12065550177"

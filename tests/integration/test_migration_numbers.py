@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from core.config import Settings
-from stopline.bootstrap import alembic_config, migrate
+from stopline.wiring import alembic_config, migrate
 
 _EVENT = (
     "INSERT INTO consent_events (at, contact, sender, scope, action, source, actor) "

@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from core.config import Settings
-from stopline.bootstrap import build_services, current_revision, migrate
-from stopline.cli import main
+from stopline.cli.main import main
+from stopline.wiring import build_services, current_revision, migrate
 from tests.conftest import RULES
 from tests.web.helpers import bearer, post_sms, sms
 from web import create_app

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.db import Database
 from core.model import Action, InboundMessage, Status
 from core.services import ConsentService
+from ledger.db import Database
 from rules import RulesHolder
 from tests.conftest import RULES
 

@@ -19,12 +19,12 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from core.config import Settings
-from core.db import Database
 from core.errors import DatabaseUnavailable
 from core.model import InboundMessage, Status
 from core.services import ConsentService
-from core.tables import contacts
-from stopline.bootstrap import migrate
+from ledger.db import Database
+from ledger.tables import contacts
+from stopline.wiring import migrate
 from tests.fakes import TextDecider
 
 SENDER = "+12065550199"

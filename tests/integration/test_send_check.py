@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.db import Database
 from core.model import Actor, Source
 from core.services import ConsentService
+from ledger.db import Database
 from tests.fakes import FixedClock, TextDecider
 
 SENDER = "+12065550199"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from core.db import Database
+from ledger.db import Database
 
 
 @pytest.mark.parametrize(("level", "number"), [("NORMAL", 1), ("FULL", 2)])

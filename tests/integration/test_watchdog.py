@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from core.db import Database
-from core.engine import transaction_limit
 from core.errors import DatabaseUnavailable
-from core.watchdog import Watch
+from ledger.db import Database
+from ledger.dialects import transaction_limit
+from ledger.watchdog import Watch
 from tests.reliability.pgcluster import PgCluster, pg_cluster
 
 __all__ = ["pg_cluster"]  # the fixture, imported for pytest to find

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import text
 
 from core.config import Settings
-from core.db import Database
 from core.errors import DatabaseUnavailable
 from core.model import Actor, Source
 from core.services import ConsentService
+from ledger.db import Database
 from rules import RulesHolder
-from stopline.bootstrap import migrate
+from stopline.wiring import migrate
 from tests.conftest import RULES
 
 AGENT = Actor(Source.API, "gate-test")

@@ -28,12 +28,12 @@ from typing import Any
 from sqlalchemy import create_engine, select
 
 from core.config import Settings
-from core.db import Database
 from core.model import InboundMessage
 from core.services import ConsentService
-from core.tables import consent, consent_events, inbound_messages, review_items
+from ledger.db import Database
+from ledger.tables import consent, consent_events, inbound_messages, review_items
 from rules import RulesHolder
-from stopline.bootstrap import migrate
+from stopline.wiring import migrate
 from tests.integration.test_serve import (
     SENDER,
     Server,

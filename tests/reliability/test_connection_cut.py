@@ -5,7 +5,7 @@ a request sends and breaks the connection at the Nth: taking it from the pool (a
 connection's startup and SET statements), BEGIN, each statement, the pipeline's sync,
 COMMIT, and the rollback and return to the pool after the break. For every N the answer is
 200 (201) or 503 with Retry-After, the contact's STOP is stored whole or not at all, no error
-escapes core.db's translation, and the retry afterwards is stored exactly once.
+escapes ledger.db's translation, and the retry afterwards is stored exactly once.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from sqlalchemy import Engine, create_engine, func, select
 from werkzeug.test import TestResponse
 
 from core.config import Settings
-from core.tables import consent, consent_events, contacts, inbound_messages
-from stopline.bootstrap import build_services, migrate
+from ledger.tables import consent, consent_events, contacts, inbound_messages
+from stopline.wiring import build_services, migrate
 from tests.conftest import RULES
 from tests.reliability.pgproxy import Cut, PgProxy
 from tests.web.helpers import API_TOKEN, BUSINESS, TWILIO_TOKEN, bearer, post_sms, sms
@@ -32,7 +32,7 @@ from web import create_app
 pytestmark = pytest.mark.postgres
 
 _numbers = itertools.count(1000)
-# Logged when an error escaped core.db's translation (web/errors.py): a 503 by luck only.
+# Logged when an error escaped ledger.db's translation (web/errors.py): a 503 by luck only.
 ESCAPED = ("unexpected error", "database error while handling a request")
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, select
 
-from core.tables import inbound_messages
+from ledger.tables import inbound_messages
 from tests.conftest import RULES
 from tests.integration.test_serve import start_server, stop
 from tests.reliability.drill import (

@@ -7,7 +7,7 @@ When PostgreSQL returns, stopline answers 200 again without a restart, and every
 retried as Twilio would, is stored.
 
 A frozen PostgreSQL (SIGSTOP: it still accepts TCP but never answers) never answers a pooled
-connection; core.watchdog cuts a transaction's connection past its limit (13 s), so the hook
+connection; ledger.watchdog cuts a transaction's connection past its limit (13 s), so the hook
 answers 503 in time and the carrier's retry after the thaw is stored.
 """
 
@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from core.tables import consent, consent_events, inbound_messages
+from ledger.tables import consent, consent_events, inbound_messages
 from tests.integration.test_serve import SENDER, Server, message, sign, start_server, stop
 from tests.integration.test_serve_workers import get
 from tests.reliability.pgcluster import PgCluster, pg_cluster
@@ -144,14 +144,33 @@ def ledger(url: str) -> tuple[set[str], Counter[str], Counter[str]]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            stored = set(conn.execute(select(consent.c.contact).where(
-                consent.c.scope_key == SENDER, consent.c.status == "opted_out")).scalars())
-            messages = Counter({sid: n for sid, n in conn.execute(select(
-                inbound_messages.c.message_id, func.count()).group_by(
-                inbound_messages.c.message_id))})
-            events = Counter({sid: n for sid, n in conn.execute(select(
-                consent_events.c.carrier_message_id, func.count()).group_by(
-                consent_events.c.carrier_message_id))})
+            stored = set(
+                conn.execute(
+                    select(consent.c.contact).where(
+                        consent.c.scope_key == SENDER, consent.c.status == "opted_out"
+                    )
+                ).scalars()
+            )
+            messages = Counter(
+                {
+                    sid: n
+                    for sid, n in conn.execute(
+                        select(inbound_messages.c.message_id, func.count()).group_by(
+                            inbound_messages.c.message_id
+                        )
+                    )
+                }
+            )
+            events = Counter(
+                {
+                    sid: n
+                    for sid, n in conn.execute(
+                        select(consent_events.c.carrier_message_id, func.count()).group_by(
+                            consent_events.c.carrier_message_id
+                        )
+                    )
+                }
+            )
     finally:
         engine.dispose()
     return stored, messages, events  # fmt: skip
@@ -216,7 +235,7 @@ def test_stops_survive_postgresql_going_away(
     assert outage_health and all(s == 503 and db != "ok" for s, db in outage_health)
     assert after_health == (200, "ok")
     assert "unexpected error" not in output, output[-4000:]
-    # A database error that escaped core.db's translation is a 503 too, but by luck only.
+    # A database error that escaped ledger.db's translation is a 503 too, but by luck only.
     assert "database error while handling a request" not in output, output[-4000:]
 
 

@@ -27,9 +27,9 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.test import EnvironBuilder, TestResponse
 from werkzeug.wrappers import Request
 
-from core import tables
 from core.config import Settings
-from stopline.bootstrap import Services, build_services, migrate
+from ledger import tables
+from stopline.wiring import Services, build_services, migrate
 from tests.bot.fakeslack import FakeSlack
 from tests.bot.helpers import BOT_TOKEN, EVENTS, SIGNING_SECRET, SlackDriver, signature
 from tests.conftest import RULES

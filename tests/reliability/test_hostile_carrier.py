@@ -21,11 +21,11 @@ from sqlalchemy import Engine, func, select
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
-from core import tables
 from core.config import Settings
 from core.errors import InvalidPhoneNumber
 from core.phone import normalize_phone
-from stopline.bootstrap import Services, build_services
+from ledger import tables
+from stopline.wiring import Services, build_services
 from tests.web.helpers import HOOK, HOOK_URL, TWILIO_TOKEN, new_sid, sign
 from web import create_app
 

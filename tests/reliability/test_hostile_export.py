@@ -32,12 +32,12 @@ from sqlalchemy import delete, insert
 
 from bot.delivery import SHARED_FLAGS, NotDelivered, unshared_channel
 from core.config import Settings
-from core.db import Database
-from core.export import CsvExport, export_optouts
 from core.model import ACCOUNT
-from core.tables import consent
-from stopline.bootstrap import build_services
-from stopline.cli import main
+from ledger.db import Database
+from ledger.export import CsvExport, export_optouts
+from ledger.tables import consent
+from stopline.cli.main import main
+from stopline.wiring import build_services
 from tests.bot.conftest import slack_settings
 from tests.bot.fakeslack import FakeSlack, ordinary_channel
 from tests.bot.helpers import AGENT, BOT_TOKEN, CHANNEL, SlackDriver, ack_text
@@ -148,9 +148,7 @@ _rows = st.lists(
 
 @_drill
 @given(rows=_rows)
-def test_no_exported_cell_runs_as_a_formula(
-    database: Database, rows: list[dict[str, Any]]
-) -> None:
+def test_no_exported_cell_runs_as_a_formula(database: Database, rows: list[dict[str, Any]]) -> None:
     fill(database, rows)
     by_database = read_back(b"".join(CsvExport(database)))  # stopline export, GET /v1/optouts
     by_python = list(export_optouts(database))[1:]  # the Slack file's rows
@@ -225,8 +223,7 @@ def test_the_api_export_neutralises_them(database_url: str) -> None:
     settings = stored_reasons(database_url)
     services = build_services(settings)
     try:
-        response = create_app(settings, services).test_client().get("/v1/optouts",
-                                                                     headers=bearer())
+        response = create_app(settings, services).test_client().get("/v1/optouts", headers=bearer())
         assert response.status_code == 200
         expect_neutralised(reasons_of(response.get_data()))
     finally:

@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.config import Settings
-from stopline.bootstrap import Services, build_services, migrate
-from stopline.cli import main
-from stopline.cli_format import one_line
+from stopline.cli.format import one_line
+from stopline.cli.main import main
+from stopline.wiring import Services, build_services, migrate
 from tests.conftest import RULES
 from tests.reliability.test_hostile import Drill, checked, drill
 from tests.web.helpers import API_TOKEN, HOOK, TWILIO_TOKEN, bearer, sign, sms
@@ -88,9 +88,7 @@ def test_any_review_or_export_query_is_200_or_a_clear_400(
                    st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=30)
                    .map(lambda text: "/" + text.replace("?", "").replace("#", "").lstrip("/"))),
 )  # fmt: skip
-def test_no_method_or_path_grows_the_metrics_labels(
-    hostile: Drill, method: str, path: str
-) -> None:
+def test_no_method_or_path_grows_the_metrics_labels(hostile: Drill, method: str, path: str) -> None:
     checked(hostile.client.open(path, method=method, headers=bearer()))
     text = hostile.client.get("/metrics").get_data(as_text=True)
     routes = {rule.rule for rule in hostile.client.application.url_map.iter_rules()}
@@ -108,8 +106,8 @@ def test_a_contacts_text_is_printed_on_one_harmless_line(text: str) -> None:
     shown = one_line(text)
     assert len(shown) <= 162  # the cut, and its quotes
     for char in shown:
-        assert unicodedata.category(char) not in ("Cc", "Cf", "Zl", "Zp", "Co", "Cn", "Cs"), (
-            repr(char)
+        assert unicodedata.category(char) not in ("Cc", "Cf", "Zl", "Zp", "Co", "Cn", "Cs"), repr(
+            char
         )
 
 

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from core.errors import InvalidInput
 from core.model import Actor, Source, Status
 from core.text import ACTOR_LIMIT, REASON_LIMIT
-from stopline.bootstrap import Services
-from stopline.cli import main
+from stopline.cli.main import main
+from stopline.wiring import Services
 from tests.bot.conftest import bot_database_url, fake_slack, make_slack, slack
 from tests.bot.helpers import SlackDriver
 from tests.conftest import RULES

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
 from core.config import Settings
-from stopline.bootstrap import build_services, migrate
+from stopline.wiring import build_services, migrate
 from tests.bot.conftest import slack_settings
 from tests.bot.fakeslack import FakeSlack
 from tests.bot.helpers import EVENTS, SIGNING_SECRET, signature

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, select
 
-from core import tables
+from ledger import tables
 from tests.integration.test_serve import (
     API_TOKEN,
     Server,

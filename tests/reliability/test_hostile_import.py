@@ -19,8 +19,8 @@ from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stopline.cli import main
-from stopline.csvlines import MAX_LINE_BYTES
+from stopline.cli.csvlines import MAX_LINE_BYTES
+from stopline.cli.main import main
 from tests.conftest import RULES
 from tests.rawsqlite import raw_sqlite
 
@@ -207,8 +207,7 @@ def test_a_quote_left_open_stops_and_keeps_the_rows_before(
 
 def test_a_bad_byte_inside_a_quoted_row_stops_at_the_rows_first_line(ledger: Ledger) -> None:
     content = (
-        b'phone,reason\n+12065550000,a\n+12065550001,"two\nlines d\xe9j\xe0"\n'
-        b"+12065550002,b\n"
+        b'phone,reason\n+12065550000,a\n+12065550001,"two\nlines d\xe9j\xe0"\n+12065550002,b\n'
     )
     result, summary = ledger.load(content)
     assert result.exit_code == 1
@@ -218,8 +217,7 @@ def test_a_bad_byte_inside_a_quoted_row_stops_at_the_rows_first_line(ledger: Led
 
 def test_a_stray_quote_that_swallows_rows_is_refused_not_stored(ledger: Ledger) -> None:
     content = (
-        b'phone,reason\n+12065550000,"oops\n+12065550001,x\n+12065550002,"fine"\n'
-        b"+12065550003,y\n"
+        b'phone,reason\n+12065550000,"oops\n+12065550001,x\n+12065550002,"fine"\n+12065550003,y\n'
     )
     result, summary = ledger.load(content)
     assert result.exit_code == 0
@@ -277,7 +275,12 @@ def test_json_summary_names_every_refusal(ledger: Ledger) -> None:
         (b"\n\n\n", "is empty"),
     ],
     ids=[
-        "empty", "no phone column", "huge header", "bad byte in the header", "UTF-16", "xlsx",
+        "empty",
+        "no phone column",
+        "huge header",
+        "bad byte in the header",
+        "UTF-16",
+        "xlsx",
         "only blank lines",
     ],
 )
@@ -343,7 +346,7 @@ def test_a_file_of_bad_lines_is_counted_in_full_and_listed_in_part(ledger: Ledge
 def test_a_ledger_that_fails_part_way_is_reported_with_what_was_stored(ledger: Ledger) -> None:
     from core.config import Settings
     from core.model import Actor, Source
-    from stopline.bootstrap import build_services
+    from stopline.wiring import build_services
 
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, database_url=f"sqlite:///{ledger.db}", rules_path=RULES,

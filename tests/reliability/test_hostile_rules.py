@@ -26,18 +26,19 @@ from hypothesis import strategies as st
 
 from bench.rules_files import largest_rules, worst_texts
 from core.config import Settings
-from core.db import Database
 from core.errors import RulesError
 from core.model import Actor, InboundMessage, Source, Transition
 from core.services import ConsentService
-from rules import RulesHolder, caps, check_file, load_rules
+from ledger.db import Database
+from rules import RulesHolder, caps, load_rules
 from rules.compile import CompiledRules
 from rules.engine import RulesEngine
 from rules.factory import build_engine
 from rules.matching import match_text
 from rules.yamlsafe import MAX_NODES
-from stopline.bootstrap import Services, build_services
-from stopline.cli import main
+from stopline.cli.main import main
+from stopline.cli.rules_check import check_file
+from stopline.wiring import Services, build_services
 from tests.unit.test_rules_holder import rewrite, settle
 from tests.unit.test_rules_support import edited, message, shipped_text, write
 from tests.web.helpers import messages, post_sms, sms
@@ -159,8 +160,11 @@ def mutated_rules(draw: st.DrawFn) -> str:
 def generated_documents() -> st.SearchStrategy[str]:
     """Whole YAML documents: dumped trees (non-string keys too) and the mutated shipped file."""
     dumped = st.dictionaries(KEYS, TREES, max_size=5).map(
-        lambda d: yaml.safe_dump(d, allow_unicode=True)  # tuples as keys: !!python/tuple
-        if not any(isinstance(k, tuple) for k in d) else yaml.dump(d, allow_unicode=True)
+        lambda d: (
+            yaml.safe_dump(d, allow_unicode=True)  # tuples as keys: !!python/tuple
+            if not any(isinstance(k, tuple) for k in d)
+            else yaml.dump(d, allow_unicode=True)
+        )
     )
     return st.one_of(dumped, mutated_rules(), st.text(max_size=80))
 
@@ -209,8 +213,16 @@ class FailingBuilder:
         return build_engine(compiled, backend, previous)
 
 
-@pytest.mark.parametrize("failure", [TypeError("unhashable type: 'list'"), KeyError("x"),
-                                     MemoryError(), AssertionError("no"), RecursionError()])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        TypeError("unhashable type: 'list'"),
+        KeyError("x"),
+        MemoryError(),
+        AssertionError("no"),
+        RecursionError(),
+    ],
+)
 def test_a_failing_build_keeps_the_last_good_rules(tmp_path: Path, failure: BaseException) -> None:
     path = write(tmp_path, shipped_text())
     builder = FailingBuilder()
@@ -239,8 +251,9 @@ def test_new_rules_that_do_not_opt_out_on_stop_are_not_put_in_force(tmp_path: Pa
                      ) -> RulesEngine:  # fmt: skip
             engine = build_engine(compiled, backend, previous)
             if self.failure is not None:  # a compiled table in which STOP does nothing
-                rules = tuple(r for r in compiled.rules if r.name not in ("opt_out",
-                                                                          "opt_out_no_reply"))
+                rules = tuple(
+                    r for r in compiled.rules if r.name not in ("opt_out", "opt_out_no_reply")
+                )
                 engine.compiled = type(compiled)(**{**compiled.__dict__, "rules": rules})
                 engine._ordered = rules  # type: ignore[attr-defined]
             return engine
@@ -285,8 +298,10 @@ def test_healthz_shows_an_unforeseen_failure_and_stops_are_honoured(
         builder.failure = None
         rewrite(rules, edited("    words: [STOPALL, STOP ALL]", "    [STOPALL, STOP ALL]: x"))
         body = client.get("/healthz").get_json()
-        assert body["rules"]["state"] == "degraded" and "a list cannot be a key" in (
-            body["rules"]["last_error"])
+        assert (
+            body["rules"]["state"] == "degraded"
+            and "a list cannot be a key" in (body["rules"]["last_error"])
+        )
         other = sms("STOP ALL", contact="+12065550124", sid="SM" + "b" * 32)
         assert messages(post_sms(client, other))[0].startswith("You are unsubscribed")
     finally:
@@ -420,9 +435,15 @@ def test_matching_work_does_not_grow_with_filler_words_and_phrases(tmp_path: Pat
     own = ("filler words only", "repeated phrase")  # words of the generated file only
     shared = [t for name, t in shapes.items() if name not in own]
     data = yaml.safe_load(shipped_text())
-    texts = [*shared, (" ".join(data["filler_words"]) + " ") * 9,
-             (data["review"]["phrases"][-1] + " ") * 50, "please stop now thank you",
-             "Can we stop by tomorrow?", "I want to opt out please", "please please please"]
+    texts = [
+        *shared,
+        (" ".join(data["filler_words"]) + " ") * 9,
+        (data["review"]["phrases"][-1] + " ") * 50,
+        "please stop now thank you",
+        "Can we stop by tomorrow?",
+        "I want to opt out please",
+        "please please please",
+    ]
     for text in texts:
         assert match_text(few, text) == match_text(many, text), text
         work = [_lines_run(partial(match_text, rules, text)) for rules in (few, many)]
@@ -502,8 +523,12 @@ def test_a_forked_child_starts_its_own_watcher(tmp_path: Path) -> None:
             holder.decide(message("HELP"))  # the child's first request starts its watcher
             rewrite(path, edited("You are unsubscribed", "Bye"))
             settle(lambda: holder.reloads >= 1, "the child's reload")
-            code = 0 if holder.decide(message("STOP")).reply == (
-                "Bye and will receive no more messages. Reply START to resubscribe.") else 2
+            code = (
+                0
+                if holder.decide(message("STOP")).reply
+                == ("Bye and will receive no more messages. Reply START to resubscribe.")
+                else 2
+            )
         finally:
             os.write(write_end, bytes([code]))
             os._exit(0)

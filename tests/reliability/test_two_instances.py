@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
-from core.tables import consent, consent_events, inbound_messages
+from ledger.tables import consent, consent_events, inbound_messages
 from tests.integration.test_serve import OTHER_SENDER, SENDER, Server, start_server, stop
 from tests.reliability.pgcluster import PgCluster, pg_cluster
 from tests.reliability.test_database_gone import deliver

@@ -15,8 +15,8 @@ from click.testing import CliRunner, Result
 
 from core.config import Settings
 from core.model import InboundMessage
-from stopline.bootstrap import build_services
-from stopline.cli import main
+from stopline.cli.main import main
+from stopline.wiring import build_services
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "rules.yml"
@@ -371,7 +371,7 @@ def test_serve_rejects_zero_workers(ledger: Invoke) -> None:
 def test_banner_names_what_is_configured_and_what_to_set(
     extra: dict[str, str], expected: list[str], tmp_path: Path
 ) -> None:
-    from stopline.serve import banner
+    from stopline.server.serve import banner
 
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, database_url=f"sqlite:///{tmp_path / 'b.db'}", rules_path=RULES, **extra

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from core.config import Settings
-from core.dburl import BadDatabaseUrl, display_url, normalize_database_url
-from stopline.bootstrap import build_database, migrate
-from stopline.cli import main
+from ledger.dburl import BadDatabaseUrl, display_url, normalize_database_url
+from stopline.cli.main import main
 from stopline.dbfile import empty_relative_warning
+from stopline.wiring import build_database, migrate
 from tests.conftest import POSTGRES_URL, RULES, postgres_available
 from tests.rawsqlite import raw_sqlite
 
@@ -225,6 +225,6 @@ def test_status_from_an_empty_relative_ledger_warns_that_it_may_not_be_the_real_
      ("localhost", "localhost:8000")],
 )  # fmt: skip
 def test_gunicorn_and_the_banner_get_ipv6_addresses_in_brackets(host: str, bind: str) -> None:
-    from stopline.portcheck import address
+    from stopline.server.portcheck import address
 
     assert address(host, 8000) == bind

@@ -17,8 +17,8 @@ from click.testing import CliRunner, Result
 from core.config import Settings
 from core.model import Actor, InboundMessage, Source
 from core.services import ConsentService
-from stopline.bootstrap import Services, build_services
-from stopline.cli import main
+from stopline.cli.main import main
+from stopline.wiring import Services, build_services
 from tests.unit.test_cli import CONTACT, RULES, SENDER, Invoke, no_traceback
 from web.serialize import event_json, review_json
 
@@ -127,9 +127,7 @@ def test_a_review_is_decided_once_with_who_decided(ledger: Invoke, services: Ser
     assert shown == review_json(services.consent.review(item.id))
 
 
-def test_dismissing_changes_nothing_and_actor_names_who(
-    ledger: Invoke, services: Services
-) -> None:
+def test_dismissing_changes_nothing_and_actor_names_who(ledger: Invoke, services: Services) -> None:
     text_in(services, "not interested")
     (item,) = services.consent.reviews()
     out = ok(ledger("reviews", "decide", str(item.id), "--dismiss", "--actor", " Ann  Lee "))

@@ -1,4 +1,4 @@
-"""stopline.csvlines: a list file's physical lines, whatever the endings and read sizes."""
+"""stopline.cli.csvlines: a list file's physical lines, whatever the endings and read sizes."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stopline import csvlines
-from stopline.csvlines import BadBytes, Lines, LineTooLong
+from stopline.cli import csvlines
+from stopline.cli.csvlines import BadBytes, Lines, LineTooLong
 
 
 def reference(data: bytes) -> list[str]:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from rules import RulesHolder, check_file
+from rules import RulesHolder
 from rules.yamlsafe import MAX_BYTES, MAX_DEPTH
+from stopline.cli.rules_check import check_file
 from tests.unit.test_rules_support import edited, shipped_text, write
 
 LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(

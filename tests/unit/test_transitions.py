@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from core.model import ACCOUNT, Decision, Scope, ScopeState, Source, Status, Transition
-from core.transitions import CONTACT_ONLY, Context, plan
+from core.planning import CONTACT_ONLY, Context, plan
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 SENDER = "+12065550199"

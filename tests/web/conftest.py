@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from core.config import Settings
-from stopline.bootstrap import Services, build_services
+from stopline.wiring import Services, build_services
 from web import create_app
 
 

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from pydantic import SecretStr
 
 from core.config import Settings
-from stopline.bootstrap import Services
+from stopline.wiring import Services
 from tests.web.helpers import (
     BUSINESS,
     CONTACT,

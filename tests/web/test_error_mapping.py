@@ -24,11 +24,11 @@ from werkzeug.test import TestResponse
 
 from core.config import Settings
 from core.errors import DatabaseUnavailable, RulesError, RulesProblem, StoplineError
-from core.gate import GateTimeout, GateUnavailable
 from core.model import Decision, DecisionRequest
 from core.services import ConsentService
+from ledger.gate import GateTimeout, GateUnavailable
 from rules.engine import EngineClosed, RulesEngineError
-from stopline.bootstrap import Services, build_services
+from stopline.wiring import Services, build_services
 from tests.rawsqlite import raw_sqlite
 from tests.web.helpers import bearer, post_sms, sms
 from web import create_app

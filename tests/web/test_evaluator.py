@@ -13,9 +13,9 @@ from flask.testing import FlaskClient
 
 from core.config import Settings
 from rules import RulesHolder
-from stopline.bootstrap import Services
-from stopline.cli import main
-from stopline.serve import banner
+from stopline.cli.main import main
+from stopline.server.serve import banner
+from stopline.wiring import Services
 from tests.conftest import RULES
 
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from flask.testing import FlaskClient
 from sqlalchemy import insert
 
-from core.export import CHUNK_ROWS, HEADER_LINE
 from core.model import Actor, Source
-from core.tables import consent
-from stopline.bootstrap import Services
+from ledger.export import CHUNK_ROWS, HEADER_LINE
+from ledger.tables import consent
+from stopline.wiring import Services
 from tests.web.helpers import BUSINESS, bearer
 
 NASTY = ["=1+1", 'said "stop", twice', "line\r\nbreak", "-", "@x", "\ttab", "é☎", "", None]

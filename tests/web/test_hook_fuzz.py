@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
-from stopline.bootstrap import Services
+from stopline.wiring import Services
 from tests.web.helpers import BUSINESS, CONTACT, HOOK, sign
 
 _names = st.one_of(

@@ -14,9 +14,9 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.config import Settings
-from core.db import Database
 from core.services import ConsentService
-from stopline.bootstrap import Services, build_services
+from ledger.db import Database
+from stopline.wiring import Services, build_services
 from tests.web.helpers import CONTACT, bearer, messages, post_sms, sms
 from web import create_app
 from web.metrics import use_process_files

@@ -14,11 +14,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from core.config import Settings
-from core.db import Database
-from core.dberrors import kind_of as _kind
 from core.errors import DatabaseUnavailable
 from core.services import ConsentService
-from stopline.bootstrap import Services
+from ledger.db import Database
+from ledger.dberrors import kind_of as _kind
+from stopline.wiring import Services
 from tests.web.helpers import CONTACT, bearer, post_sms, sms
 from web import create_app
 from web.metrics import DATABASE_ERROR_KINDS, LATENCY_BUCKETS, use_process_files
@@ -56,9 +56,7 @@ def scrape(client: FlaskClient) -> Samples:
 
 
 def latency(samples: Samples, endpoint: str, method: str, part: str = "count") -> float:
-    return samples.get(
-        (f"{LATENCY}_{part}", (("endpoint", endpoint), ("method", method))), 0.0
-    )
+    return samples.get((f"{LATENCY}_{part}", (("endpoint", endpoint), ("method", method))), 0.0)
 
 
 def errors(samples: Samples, kind: str) -> float:
@@ -102,9 +100,7 @@ def test_requests_are_counted_with_the_same_bounded_labels(
     for method in ("BREW", "PROPFIND", "X" * 300):
         client.open("/nowhere", method=method)
     samples = scrape(client)
-    counted = [
-        dict(labels) for (name, labels) in samples if name == "stopline_http_requests_total"
-    ]
+    counted = [dict(labels) for (name, labels) in samples if name == "stopline_http_requests_total"]
     assert {"endpoint": "unmatched", "method": "other", "status": "404"} in counted
     assert all(entry["method"] in {"GET", "other"} for entry in counted)
 
@@ -211,7 +207,5 @@ def test_database_error_kind(exc: BaseException, kind: str | None) -> None:
         (Exception("unable to open database file"), "unavailable"),
     ],
 )
-def test_the_core_says_how_the_ledger_was_unavailable(
-    driver_error: Exception, kind: str
-) -> None:
+def test_the_core_says_how_the_ledger_was_unavailable(driver_error: Exception, kind: str) -> None:
     assert _kind(OperationalError("SELECT 1", {}, driver_error)) == kind

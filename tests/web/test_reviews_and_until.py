@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from core.model import InboundMessage
 from core.services import ConsentService
-from stopline.bootstrap import Services
+from stopline.wiring import Services
 from tests.web.helpers import BUSINESS, CONTACT, bearer, new_sid, post_sms, sms
 
 OTHER = "+13125550100"

@@ -7,7 +7,7 @@ import json
 import pytest
 from flask.testing import FlaskClient
 
-from stopline.bootstrap import Services
+from stopline.wiring import Services
 from tests.web.helpers import BUSINESS, CONTACT, bearer, post_sms, sms
 
 NEAR_MISSES = ["+1206001234", "+12060012345", "+12061012345", "+15555550100", "+120655501001"]

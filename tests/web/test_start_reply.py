@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from stopline.bootstrap import Services
+from stopline.wiring import Services
 from tests.web.helpers import BUSINESS, CONTACT, messages, post_sms, sms
 
 ALREADY_EN = "You are already subscribed. Reply STOP to unsubscribe, HELP for help."

@@ -10,7 +10,7 @@ from twilio.request_validator import HMAC_SHA256, RequestValidator
 from werkzeug.datastructures import MultiDict
 
 from core.config import Settings
-from stopline.bootstrap import Services
+from stopline.wiring import Services
 from tests.web.helpers import (
     BUSINESS,
     CONTACT,

@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from core.carriers import FORMATS, TWILIO, NotACarrierDelivery, id_format
 from core.model import InboundMessage
-from stopline.bootstrap import Services
+from stopline.wiring import Services
 from tests.web.helpers import (
     BUSINESS,
     CONTACT,

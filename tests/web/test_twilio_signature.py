@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 from twilio.request_validator import HMAC_SHA256, RequestValidator
 
-from stopline.bootstrap import Services
+from stopline.wiring import Services
 from tests.web.helpers import BUSINESS, CONTACT, HOOK, HOOK_URL, TWILIO_TOKEN, post_sms, sign, sms
 
 SHA256_SETTINGS = "key=webhooks_sharedkey_1,algorithm=HMAC_SHA256"

@@ -66,9 +66,7 @@ def transition_rules(model: RulesFile) -> tuple[Rule, ...]:
             reply="opt_in",
         ),
         # Nothing to lift: no change; the already_subscribed reply when rules.yml has one.
-        Rule(
-            "opt_in_not_needed", 0, (*msg, *opt_in), Transition.NONE, reply="already_subscribed"
-        ),
+        Rule("opt_in_not_needed", 0, (*msg, *opt_in), Transition.NONE, reply="already_subscribed"),
         Rule("help", 0, (*msg, ("intent", "help")), Transition.HELP, reply="help"),
         Rule("review", 0, (*msg, ("intent", "review"), ("reachable", "yes")), Transition.REVIEW),
         Rule("review_not_reachable", 0, (*msg, ("intent", "review")), Transition.NONE),

@@ -2,7 +2,7 @@
 
 A contact's text is the busiest write stopline has. Building and executing a Core statement
 costs about 50 µs in SQLAlchemy; the same SQL on the driver's cursor costs under 10 µs. The
-SQL still comes from the tables in core.tables, so there is one definition of each table,
+SQL still comes from the tables in ledger.tables, so there is one definition of each table,
 and values still pass through each column type's own bind and result processors.
 """
 

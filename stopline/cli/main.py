@@ -10,15 +10,15 @@ from alembic.util import CommandError as AlembicError
 from pydantic import ValidationError
 
 from core.config import Settings
-from core.engine import DATABASE_ERRORS
 from core.errors import DatabaseUnavailable, InvalidPhoneNumber, RulesError, StoplineError
-from stopline.cli_common import fail, quiet_stdout, safe_url
-from stopline.cli_db import db
-from stopline.cli_history import history
-from stopline.cli_ledger import export_command, import_command, optin, optout, status
-from stopline.cli_reviews import reviews
-from stopline.cli_rules import rules
-from stopline.cli_slack import slack
+from ledger.dialects import DATABASE_ERRORS
+from stopline.cli.common import fail, quiet_stdout, safe_url
+from stopline.cli.consent import export_command, import_command, optin, optout, status
+from stopline.cli.db import db
+from stopline.cli.history import history
+from stopline.cli.reviews import reviews
+from stopline.cli.rules_file import rules
+from stopline.cli.slack import slack
 
 
 class StoplineGroup(click.Group):
@@ -95,7 +95,7 @@ def main(ctx: click.Context) -> None:
 @click.pass_obj
 def serve(settings: Settings, host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the Twilio web hook, the consent API, /healthz and /metrics."""
-    from stopline.serve import run
+    from stopline.server.serve import run
 
     updates: dict[str, object] = {}
     if host is not None:

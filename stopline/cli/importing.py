@@ -12,9 +12,9 @@ import click
 
 from core.config import Settings
 from core.model import Actor, ImportSummary, Source
-from stopline.cli_common import echo_or_stderr, fail, operator, services_for, tell
-from stopline.csvheader import SEPARATORS, HeaderError
-from stopline.csvlist import ListFile, ListFileError, Problem
+from stopline.cli.common import echo_or_stderr, fail, operator, services_for, tell
+from stopline.cli.csvheader import SEPARATORS, HeaderError
+from stopline.cli.csvlist import ListFile, ListFileError, Problem
 
 MAX_LISTED = 20  # problems printed for a person; --json lists up to the service's limit
 
@@ -67,9 +67,7 @@ def import_command(settings: Settings, file: Path, dry_run: bool, as_json: bool)
     label = f"Checking {file.name} (dry run)" if dry_run else f"Importing {file.name}"
     with progress(total, label) as advance:
         try:
-            summary = services.consent.import_optouts(
-                source.rows(advance), actor, dry_run=dry_run
-            )
+            summary = services.consent.import_optouts(source.rows(advance), actor, dry_run=dry_run)
         except ListFileError as error:
             fail(str(error))
         except KeyboardInterrupt:
@@ -109,8 +107,10 @@ def summary_of(
         "skipped": summary.skipped,
         "invalid": summary.invalid + source.refused_count,
         "refused": [{"line": p.line, "reason": p.reason} for p in problems],
-        "refused_unlisted": summary.invalid - len(summary.problems)
-        + source.refused_count - len(source.refused),
+        "refused_unlisted": summary.invalid
+        - len(summary.problems)
+        + source.refused_count
+        - len(source.refused),
         "complete": stopped is None,
         "stopped": None if stopped is None else {"line": stopped.line, "reason": stopped.reason},
         "lines_read": source.lines_read if stopped is None else stopped.line - 1,
@@ -135,8 +135,10 @@ def print_summary(report: dict[str, object]) -> None:
         tell(f"  ... and {unlisted} more invalid rows (--json lists more).")
     stopped = report["stopped"]
     if isinstance(stopped, dict):
-        done = f"{report['taken']} row(s) would have been stored" if report["dry_run"] else (
-            f"{report['stored']} row(s) stored"
+        done = (
+            f"{report['taken']} row(s) would have been stored"
+            if report["dry_run"]
+            else (f"{report['stored']} row(s) stored")
         )
         tell(
             f"Stopped at line {stopped['line']}: {stopped['reason']}. Lines 1-"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from core.config import Settings
-from core.dburl import sqlite_file
-from stopline.cli_common import safe_url
+from ledger.dburl import sqlite_file
+from stopline.cli.common import safe_url
 from stopline.dbfile import how_to_point, relative_note, require_file
 
 
@@ -19,7 +19,7 @@ def db() -> None:
 @click.pass_obj
 def db_upgrade(settings: Settings) -> None:
     """Create or upgrade the database schema to the latest version."""
-    from stopline.bootstrap import current_revision, migrate
+    from stopline.wiring import current_revision, migrate
 
     path = sqlite_file(settings.database_url)
     created = path is not None and not path.exists()
@@ -54,7 +54,7 @@ def db_status(settings: Settings) -> None:
     Exits 0 when the schema is up to date, 1 when the ledger is missing or needs an upgrade.
     """
     from stopline.dbfile import NoLedger
-    from stopline.serve import pending_revisions, schema_revisions
+    from stopline.server.serve import pending_revisions, schema_revisions
 
     click.echo(f"database: {safe_url(settings.database_url)}")
     try:

@@ -15,8 +15,8 @@ from core.config import Settings
 from core.dates import parse_moment
 from core.errors import InvalidInput
 from core.model import ConsentStatus, Outcome
-from stopline.cli_common import fail, operator, services_for
-from stopline.cli_import import import_command
+from stopline.cli.common import fail, operator, services_for
+from stopline.cli.importing import import_command
 from stopline.dbfile import empty_relative_warning
 
 __all__ = ["export_command", "import_command", "optin", "optout", "status"]

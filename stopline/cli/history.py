@@ -8,14 +8,19 @@ from core.config import Settings
 from core.model import ConsentEvent
 from core.phone import normalize_phone
 from core.reviews import MAX_LIST
-from stopline.cli_common import services_for
-from stopline.cli_format import dump, one_line, when
+from stopline.cli.common import services_for
+from stopline.cli.format import dump, one_line, when
 
 
 @click.command()
 @click.argument("phone")
-@click.option("--limit", type=click.IntRange(1, MAX_LIST), default=200, show_default=True,
-              help="At most this many events, the newest.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, MAX_LIST),
+    default=200,
+    show_default=True,
+    help="At most this many events, the newest.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON like the API.")
 @click.pass_obj
 def history(settings: Settings, phone: str, limit: int, as_json: bool) -> None:

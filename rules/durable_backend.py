@@ -15,7 +15,7 @@ from typing import Any
 
 from rules.compile import MAX_TESTS, CompiledRules
 from rules.engine import EngineClosed, RulesEngine, RulesEngineError
-from rules.transitions import Rule
+from rules.rule_table import Rule
 
 try:  # durable-rules does not import on Python >= 3.13; rules.build_engine falls back then
     import durable_rules_engine

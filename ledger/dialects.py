@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from core.dburl import normalize_database_url
+from ledger.dburl import normalize_database_url
 
 
 def _database_errors() -> tuple[type[Exception], ...]:
@@ -23,7 +23,7 @@ def _database_errors() -> tuple[type[Exception], ...]:
     return tuple(kinds)
 
 
-# What SQLAlchemy and the drivers raise: the doors take one that escapes core.db's
+# What SQLAlchemy and the drivers raise: the doors take one that escapes ledger.db's
 # translation (a file that is no database, a dropped table) as a failure of ours.
 DATABASE_ERRORS = _database_errors()
 

@@ -11,8 +11,8 @@ from alembic import command
 from alembic.config import Config
 
 from core.config import Settings
-from core.db import Database
 from core.services import ConsentService
+from ledger.db import Database
 
 if TYPE_CHECKING:
     from rules import RulesHolder

@@ -2,7 +2,7 @@
 
 The web hook, the API's and agents' opt-outs and review decisions all write through here:
 one contact per transaction, under that contact's lock, with the statements of
-core.statements (compiled once per dialect). Everything else uses SQLAlchemy directly.
+ledger.statements (compiled once per dialect). Everything else uses SQLAlchemy directly.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from sqlalchemy import Connection, and_, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
-from core.db import Database
-from core.ledger import scope_state
 from core.model import ScopeState
-from core.statements import Statement
-from core.tables import consent, consent_events, contacts, inbound_messages, review_items
+from ledger.db import Database
+from ledger.queries import scope_state
+from ledger.statements import Statement
+from ledger.tables import consent, consent_events, contacts, inbound_messages, review_items
 
 _ROW = ("scope_key", "status", "source", "actor", "since", "rule", "message_text", "keyword")
 
@@ -81,8 +81,9 @@ class Statements:
             dialect,
         )
         self.find_message = Statement(
-            select(inbound_messages.c.transition, inbound_messages.c.rule, inbound_messages.c.reply)
-            .where(
+            select(
+                inbound_messages.c.transition, inbound_messages.c.rule, inbound_messages.c.reply
+            ).where(
                 and_(
                     inbound_messages.c.carrier == bindparam("carrier"),
                     inbound_messages.c.message_id == bindparam("message_id"),

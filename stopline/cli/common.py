@@ -14,7 +14,7 @@ from core.model import Actor, Source
 
 if TYPE_CHECKING:
     from core.config import Settings
-    from stopline.bootstrap import Services
+    from stopline.wiring import Services
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -34,8 +34,8 @@ def operator() -> Actor:
 
 def services_for(settings: Settings) -> Services:
     """Wire the service layer for one command (rules loaded, database migrated and connected)."""
-    from stopline.bootstrap import build_services
-    from stopline.serve import ensure_migrated
+    from stopline.server.serve import ensure_migrated
+    from stopline.wiring import build_services
 
     ensure_migrated(settings)  # "run stopline db upgrade" beats "no such table: consent"
     services = build_services(settings)
@@ -47,7 +47,7 @@ def services_for(settings: Settings) -> Services:
 
 def safe_url(url: str) -> str:
     """A database URL fit for a terminal or a log: password hidden, a SQLite path absolute."""
-    from core.dburl import display_url
+    from ledger.dburl import display_url
 
     return display_url(url)
 

@@ -14,13 +14,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import PoolProxiedConnection
 
-from core.dberrors import first_line, translate, unavailable
-from core.engine import POOL_SIZE, SYNC_LEVELS, make_engine, transaction_limit
 from core.errors import DatabaseUnavailable
-from core.gate import WriteGate
-from core.pipeline import Pipelined
-from core.tables import contacts
-from core.watchdog import Watch
+from ledger.dberrors import first_line, translate, unavailable
+from ledger.dialects import POOL_SIZE, SYNC_LEVELS, make_engine, transaction_limit
+from ledger.gate import WriteGate
+from ledger.pipeline import Pipelined
+from ledger.tables import contacts
+from ledger.watchdog import Watch
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -66,7 +66,7 @@ class Database:
     def raw_transaction(self, opening: Callable[[Any], _T]) -> Iterator[tuple[Any, _T]]:
         """A transaction on a pooled driver connection, begun by `opening`'s statements.
 
-        For statements compiled once (core.statements): SQLAlchemy's own execution costs
+        For statements compiled once (ledger.statements): SQLAlchemy's own execution costs
         more than the SQL of a contact's text. On PostgreSQL the connection is in pipeline
         mode (Pipelined): each round trip to the server wakes a thread that then waits for a
         core, so BEGIN travels with `opening`'s statements and the last writes with COMMIT.
@@ -75,7 +75,7 @@ class Database:
         another (nothing of the caller's has run yet).
 
         On PostgreSQL the whole transaction, from the wait for a pooled connection to its
-        return, has transaction_limit seconds: past them core.watchdog cuts the connection
+        return, has transaction_limit seconds: past them ledger.watchdog cuts the connection
         (a frozen server never answers) and the caller gets DatabaseUnavailable, never a
         retry past the deadline, and never a success: a COMMIT cut before its answer may
         have been stored or not, and the carrier's retry finds out (idempotent MessageSid).
@@ -236,7 +236,7 @@ class Database:
         """A connection from the pool; a driver error while one is made means there is none.
 
         Taking one may open a connection, and on it SQLAlchemy's first look at the server
-        and the SET statements of core.engine. A server going away in the middle of those
+        and the SET statements of ledger.dialects. A server going away in the middle of those
         can make psycopg raise InternalError ("received 2 results from command 'BEGIN'"), not
         the OperationalError of a refused connect; it is the same failure: no connection.
         """

@@ -26,7 +26,8 @@ def rules() -> None:
 @click.pass_obj
 def check(settings: Settings, file: Path | None) -> None:
     """Check a rules file (default: STOPLINE_RULES_PATH or ./rules.yml); exit 1 on problems."""
-    from rules import check_file, evaluator
+    from rules import evaluator
+    from stopline.cli.rules_check import check_file
 
     path = file or settings.rules_path
     if not path.exists():

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from core.bulk import MAX_ERRORS, FileRow
-from stopline.csvheader import Header, read_header
-from stopline.csvlines import MAX_LINE_BYTES, BadBytes, Lines, LineTooLong
+from stopline.cli.csvheader import Header, read_header
+from stopline.cli.csvlines import MAX_LINE_BYTES, BadBytes, Lines, LineTooLong
 
 # A quoted value may span lines (a note with line breaks), but not without end.
 MAX_RECORD_CHARS = 16 * 1024
@@ -94,8 +94,11 @@ class ListFile:
                 self._stop(start, f"{error} (saved in another encoding?)")
                 break
             except _RunawayQuote:
-                self._stop(start, f"a quote opened on line {start} is still open "
-                                  f"{MAX_RECORD_CHARS:,} characters later (line {lines.number})")
+                self._stop(
+                    start,
+                    f"a quote opened on line {start} is still open "
+                    f"{MAX_RECORD_CHARS:,} characters later (line {lines.number})",
+                )
                 break  # fmt: skip
             except (LineTooLong, csv.Error) as error:
                 if isinstance(error, LineTooLong):

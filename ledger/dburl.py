@@ -28,9 +28,7 @@ def normalize_database_url(url: str) -> str:
     try:
         parsed = make_url(text)
     except ArgumentError:
-        raise BadDatabaseUrl(
-            f"{_shown(text)!r} is not a database URL; write {EXAMPLES}"
-        ) from None
+        raise BadDatabaseUrl(f"{_shown(text)!r} is not a database URL; write {EXAMPLES}") from None
     driver = parsed.drivername.lower()
     if driver in SQLITE_DRIVERS:
         return text

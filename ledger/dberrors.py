@@ -11,9 +11,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from core.errors import DatabaseUnavailable
-from core.gate import GateTimeout, GateUnavailable
+from ledger.gate import GateTimeout, GateUnavailable
 
-log = logging.getLogger("core.db")
+log = logging.getLogger("ledger.db")
 
 # PostgreSQL's codes for a statement cancelled by its timeout, and a lock not granted in time.
 _TIMEOUT_CODES = ("57014", "55P03")

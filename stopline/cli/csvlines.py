@@ -31,9 +31,7 @@ class BadBytes(Exception):
 
     def __init__(self, line: int, error: UnicodeDecodeError) -> None:
         byte = error.object[error.start : error.start + 1].hex()
-        super().__init__(
-            f"byte 0x{byte} at position {error.start + 1} of line {line} is not UTF-8"
-        )
+        super().__init__(f"byte 0x{byte} at position {error.start + 1} of line {line} is not UTF-8")
         self.line = line
 
 

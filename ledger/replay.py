@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 
-from core.db import Database
-from core.tables import seen_requests
+from ledger.db import Database
+from ledger.tables import seen_requests
 
 
 class ReplayGuard:

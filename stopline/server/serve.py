@@ -10,13 +10,13 @@ import click
 
 from core.config import Settings
 from core.errors import ServiceFailure
-from stopline.cli_common import safe_url
-from stopline.portcheck import address
+from stopline.cli.common import safe_url
+from stopline.server.portcheck import address
 
 if TYPE_CHECKING:
     from flask import Flask
 
-    from stopline.bootstrap import Services
+    from stopline.wiring import Services
 
 
 class NotMigrated(ServiceFailure):
@@ -29,7 +29,7 @@ def schema_revisions(settings: Settings) -> tuple[str | None, str]:
     """The database's alembic revision (None when never migrated) and the code's head."""
     from alembic.script import ScriptDirectory
 
-    from stopline.bootstrap import alembic_config, current_revision
+    from stopline.wiring import alembic_config, current_revision
 
     head = ScriptDirectory.from_config(alembic_config(settings.database_url)).get_current_head()
     return current_revision(settings), head or ""
@@ -39,7 +39,7 @@ def pending_revisions(settings: Settings, current: str | None) -> list[str]:
     """The migrations between the database's revision and the head, oldest first."""
     from alembic.script import ScriptDirectory
 
-    from stopline.bootstrap import alembic_config
+    from stopline.wiring import alembic_config
 
     script = ScriptDirectory.from_config(alembic_config(settings.database_url))
     steps = script.iterate_revisions("heads", current or "base")
@@ -123,10 +123,10 @@ def banner(settings: Settings, services: Services) -> list[str]:
 
 def run(settings: Settings) -> None:
     """Check rules and schema, build the app once, print the banner, then serve until stopped."""
-    from stopline.bootstrap import build_services
-    from stopline.cli_common import fail
+    from stopline.cli.common import fail
     from stopline.dbfile import empty_relative_warning
-    from stopline.portcheck import port_problem
+    from stopline.server.portcheck import port_problem
+    from stopline.wiring import build_services
 
     services = build_services(settings)  # RulesError here stops start-up with the file's problems
     ensure_migrated(settings)
@@ -142,7 +142,7 @@ def run(settings: Settings) -> None:
     )
     services.rules.log_evaluator()  # once per start, in the server's log
     if sys.platform.startswith("linux"):
-        from stopline.serve_gunicorn import serve_gunicorn, shared_metrics
+        from stopline.server.gunicorn_app import serve_gunicorn, shared_metrics
 
         # Before the app is built: its counters must go to files every worker writes to.
         with shared_metrics():

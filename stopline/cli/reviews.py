@@ -16,8 +16,8 @@ from core.config import Settings
 from core.errors import Conflict
 from core.model import Actor, ReviewItem, Source
 from core.reviews import FILTERS, MAX_LIST
-from stopline.cli_common import fail, operator, services_for
-from stopline.cli_format import dump, one_line, when
+from stopline.cli.common import fail, operator, services_for
+from stopline.cli.format import dump, one_line, when
 
 ALREADY_DECIDED = 3  # the exit code of a refused second decision (the API's 409)
 _VERDICTS = {"opt_out": "opted out", "not_opt_out": "dismissed (not an opt-out)"}
@@ -118,11 +118,16 @@ def show(settings: Settings, review_id: int, as_json: bool) -> None:
 
 @reviews.command("decide")
 @click.argument("review_id", metavar="ID", type=int)
-@click.option("--opt-out", "opt_out", is_flag=True,
-              help="It is an opt-out: the contact is opted out, as by their own STOP.")
+@click.option(
+    "--opt-out",
+    "opt_out",
+    is_flag=True,
+    help="It is an opt-out: the contact is opted out, as by their own STOP.",
+)
 @click.option("--dismiss", is_flag=True, help="It is not an opt-out: close it, change nothing.")
-@click.option("--actor", default=None,
-              help="Who decided, as recorded [default: you, as cli:<login name>].")
+@click.option(
+    "--actor", default=None, help="Who decided, as recorded [default: you, as cli:<login name>]."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the decided item as JSON.")
 @click.pass_obj
 def decide(

@@ -20,7 +20,7 @@ from core.model import (
     Source,
     Status,
 )
-from core.tables import consent, consent_events, review_items
+from ledger.tables import consent, consent_events, review_items
 
 
 def scope_rows(conn: Connection, contact: str) -> dict[str, ScopeState]:
@@ -73,12 +73,6 @@ def add_events(conn: Connection, events: Sequence[dict[str, Any]]) -> None:
         conn.execute(insert(consent_events), list(events))
 
 
-
-
-
-
-
-
 def opted_out_contacts(conn: Connection, scope_keys: Iterable[str]) -> set[str]:
     """Every contact with an opt-out in any of these scopes."""
     query = select(consent.c.contact).where(
@@ -120,8 +114,6 @@ def _event(row: Row[Any]) -> ConsentEvent:
         contact_received=row.contact_received,
         sender_received=row.sender_received,
     )
-
-
 
 
 def get_review(conn: Connection, review_id: int) -> ReviewItem | None:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from stopline.csvlines import Lines
+from stopline.cli.csvlines import Lines
 
 SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 EXCEL_SEP = re.compile(r"sep=([^\s\"])", re.IGNORECASE)

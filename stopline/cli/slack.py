@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from core.config import Settings, secret_text
-from stopline.cli_common import fail
+from stopline.cli.common import fail
 
 if TYPE_CHECKING:
     from slack_sdk.errors import SlackApiError
@@ -87,8 +87,8 @@ def run(settings: Settings, app_token: str, stop: threading.Event) -> None:
     from slack_sdk.errors import SlackApiError, SlackClientError
 
     from bot import create_bolt_app
-    from stopline.bootstrap import build_services
-    from stopline.serve import ensure_migrated
+    from stopline.server.serve import ensure_migrated
+    from stopline.wiring import build_services
 
     ensure_migrated(settings)  # "run stopline db upgrade" beats a failure on the first command
     services = build_services(settings)

@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
-from core.db import Database
 from core.errors import InvalidInput
 from core.formulas import (
     neutralise,
@@ -31,7 +30,8 @@ from core.formulas import (
     sqlite_quote,
 )
 from core.model import ACCOUNT, Scope, Status
-from core.tables import consent
+from ledger.db import Database
+from ledger.tables import consent
 
 EXPORT_HEADER = (
     "phone", "scope", "sender", "opted_out_by", "actor", "at",

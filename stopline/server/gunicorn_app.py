@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 
-from stopline.gthread_worker import HeadReadingWorker
-from stopline.portcheck import address
+from stopline.server.gthread_worker import HeadReadingWorker
+from stopline.server.portcheck import address
 from web.metrics import process_gone, use_process_files
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from core.config import Settings
     from rules import RulesHolder
-    from stopline.bootstrap import Services
+    from stopline.wiring import Services
 
 
 class RulesFollowingArbiter(Arbiter):

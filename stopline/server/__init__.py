@@ -1,0 +1,1 @@
+"""`stopline serve`: the server, its gunicorn application and its worker."""
