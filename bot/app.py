@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -13,9 +13,7 @@ from bot import actions, commands
 from bot.context import BotContext
 from bot.permissions import OptinPolicy
 from core.config import Settings
-
-if TYPE_CHECKING:
-    from stopline.wiring import Services
+from core.doors import DoorServices
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +25,9 @@ def build_client(settings: Settings) -> WebClient:
     return WebClient(token=token, base_url=base_url, timeout=30)
 
 
-def create_bolt_app(settings: Settings, services: Services, client: WebClient | None = None) -> App:
+def create_bolt_app(
+    settings: Settings, services: DoorServices, client: WebClient | None = None
+) -> App:
     """Build the Bolt app; nothing talks to Slack until the first request."""
     client = client or build_client(settings)
     secret = settings.slack_signing_secret

@@ -10,7 +10,7 @@ import threading
 import time
 from dataclasses import dataclass
 from http.client import HTTPException
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -19,12 +19,11 @@ from bot.app import build_client
 from bot.review_cards import review_card
 from bot.text import escape, number, quote
 from core.config import Settings
+from core.doors import DoorServices
 from core.errors import StoplineError
 from core.model import InboundMessage, Outcome, Scope, Transition
+from core.ports import Notices
 from core.services import ConsentService
-
-if TYPE_CHECKING:
-    from stopline.wiring import Services
 
 log = logging.getLogger(__name__)
 
@@ -34,18 +33,6 @@ POST_TIMEOUT = 10.0  # seconds one chat.postMessage may take
 BACKOFF = (1.0, 4.0)  # waits before the retries of a post that failed for a passing reason
 RETRY_AFTER_CAP = 30.0
 PASSING = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
-
-
-class Notifier(Protocol):
-    """Posts to STOPLINE_SLACK_CHANNEL after a text was recorded; never blocks, never raises."""
-
-    def message_received(self, message: InboundMessage, outcome: Outcome) -> None:
-        """Queue the notice or review card this outcome calls for, if any."""
-        ...
-
-    def close(self) -> None:
-        """Send what is queued (bounded wait) and stop."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +210,7 @@ def _retrying(wait: float | None) -> str:
     return "" if wait is None else f"; retrying in {wait:g}s"
 
 
-def build_notifier(settings: Settings, services: Services) -> Notifier | None:
+def build_notifier(settings: Settings, services: DoorServices) -> Notices | None:
     """The channel notifier when a bot token and STOPLINE_SLACK_CHANNEL are set, else None."""
     if not (settings.slack_can_post and settings.slack_channel):
         return None

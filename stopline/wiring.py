@@ -1,4 +1,4 @@
-"""Wiring: settings → database, rules and the consent service; and the ledger's migrations."""
+"""The composition root: settings → ledger, rules, services, notifier, Slack handler → the doors."""
 
 from __future__ import annotations
 
@@ -11,14 +11,23 @@ from alembic import command
 from alembic.config import Config
 
 from core.config import Settings
+from core.errors import ServiceFailure
 from core.services import ConsentService
 from ledger.db import Database
 
 if TYPE_CHECKING:
+    from flask import Flask
+
     from rules import RulesHolder
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class NotMigrated(ServiceFailure):
+    """The database schema is missing or older than this version of stopline."""
+
+    code = "not_migrated"
 
 
 @dataclass
@@ -55,6 +64,37 @@ def build_services(settings: Settings) -> Services:
     return Services(settings=settings, database=database, rules=holder, consent=consent)
 
 
+def wire_app(settings: Settings, services: Services) -> Flask:
+    """The web app with the notifier and the Slack handler the settings call for."""
+    from web import create_app
+
+    notifier, slack_handler = None, None
+    if settings.slack_can_post and settings.slack_channel:
+        from bot.notify import build_notifier  # Slack's libraries load only when Slack is set up
+
+        notifier = build_notifier(settings, services)
+    if settings.slack_configured:
+        from bot import create_bolt_app  # Slack's libraries load only when Slack is configured
+        from stopline.slack_http import build_slack_handler
+
+        bolt = create_bolt_app(settings, services)
+        slack_handler = build_slack_handler(settings, bolt, services.database)
+    return create_app(settings, services, notifier=notifier, slack_handler=slack_handler)
+
+
+def build_app(settings: Settings | None = None) -> Flask:
+    """The fully wired WSGI app `stopline serve` serves (settings from the environment if None)."""
+    settings = settings if settings is not None else Settings()
+    return wire_app(settings, build_services(settings))
+
+
+def safe_url(url: str) -> str:
+    """A database URL fit for a terminal or a log: password hidden, a SQLite path absolute."""
+    from ledger.dburl import display_url
+
+    return display_url(url)
+
+
 def alembic_config(database_url: str) -> Config:
     """An Alembic configuration for stopline's migrations, needing no alembic.ini."""
     config = Config()
@@ -89,3 +129,44 @@ def current_revision(settings: Settings) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         database.dispose()
+
+
+def schema_revisions(settings: Settings) -> tuple[str | None, str]:
+    """The database's alembic revision (None when never migrated) and the code's head."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(settings.database_url)).get_current_head()
+    return current_revision(settings), head or ""
+
+
+def pending_revisions(settings: Settings, current: str | None) -> list[str]:
+    """The migrations between the database's revision and the head, oldest first."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(settings.database_url))
+    steps = script.iterate_revisions("heads", current or "base")
+    return [step.revision for step in reversed(list(steps)) if step.revision != current]
+
+
+def ensure_migrated(settings: Settings) -> None:
+    """Refuse to serve an unmigrated database (the hook would fail on every message)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from core.errors import DatabaseUnavailable
+    from stopline.dbfile import relative_note, require_file
+
+    require_file(settings)  # connecting would create an empty SQLite file in the wrong place
+    try:
+        current, head = schema_revisions(settings)
+    except SQLAlchemyError as error:
+        raise DatabaseUnavailable(
+            f"cannot reach the database {safe_url(settings.database_url)}: "
+            f"{type(error).__name__}: {str(error).splitlines()[0]}"
+        ) from error
+    if current != head:
+        found = f"at revision {current}" if current else "not migrated"
+        raise NotMigrated(
+            f"the database {safe_url(settings.database_url)} is {found}"
+            f"{relative_note(settings)} (this stopline needs {head}). "
+            "Run `stopline db upgrade` first."
+        )

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 from flask import Flask, current_app
 
 from core.config import Settings
+from core.doors import DoorServices
+from core.ports import Notices
 
 if TYPE_CHECKING:
-    from bot.notify import Notifier
-    from stopline.wiring import Services
     from web.metrics import Metrics
 
 _KEY = "stopline"
@@ -22,9 +22,9 @@ class AppState:
     def __init__(
         self,
         settings: Settings,
-        services: Services,
+        services: DoorServices,
         metrics: Metrics,
-        notifier: Notifier | None = None,
+        notifier: Notices | None = None,
     ) -> None:
         self.settings = settings
         self.services = services

@@ -7,7 +7,6 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -16,6 +15,7 @@ from prometheus_client.registry import Collector
 
 from core.errors import DatabaseUnavailable
 from core.model import Outcome
+from core.ports import RulesInfo
 
 # The directory every process of `stopline serve` writes its metric files to (None: per app).
 _shared_dir: Path | None = None
@@ -57,13 +57,13 @@ def process_gone(pid: int) -> None:
         mark_process_dead(pid, str(_shared_dir))
 
 
-def _rules_state(rules: Any) -> tuple[str, str, float, float, float]:
-    loaded_at = getattr(rules, "loaded_at", None)
+def _rules_state(rules: RulesInfo) -> tuple[str, str, float, float, float]:
+    loaded_at = rules.loaded_at
     return (
-        str(getattr(rules, "version", "") or ""),
-        str(getattr(rules, "backend", "") or ""),
-        float(getattr(rules, "reloads", 0) or 0),
-        float(getattr(rules, "failures", 0) or 0),
+        str(rules.version or ""),
+        str(rules.backend or ""),
+        float(rules.reloads or 0),
+        float(rules.failures or 0),
         loaded_at.timestamp() if isinstance(loaded_at, datetime) else 0.0,
     )
 
@@ -71,7 +71,7 @@ def _rules_state(rules: Any) -> tuple[str, str, float, float, float]:
 class RulesCollector(Collector):
     """Reads the rules holder's counters at scrape time instead of copying them."""
 
-    def __init__(self, rules: Any) -> None:
+    def __init__(self, rules: RulesInfo) -> None:
         self._rules = rules
 
     def collect(self) -> Iterator[Metric]:
@@ -109,7 +109,7 @@ class SharedRulesGauges:
         self.loaded = Gauge(name, _RULES_HELP[name], multiprocess_mode="liveall", registry=None)
         self.shown: tuple[str, str, float, float, float] | None = None
 
-    def publish(self, rules: Any) -> None:
+    def publish(self, rules: RulesInfo) -> None:
         """Write the rules' state when it changed since the last write."""
         state = _rules_state(rules)
         if state == self.shown:
@@ -146,7 +146,7 @@ class Metrics:
 
     content_type = "text/plain; version=0.0.4; charset=utf-8"
 
-    def __init__(self, rules: Any) -> None:
+    def __init__(self, rules: RulesInfo) -> None:
         self._rules = rules
         self._shared = _shared_dir
         self.registry = CollectorRegistry(auto_describe=True)
@@ -220,4 +220,3 @@ class Metrics:
             if self._gauges is None:
                 self._gauges = SharedRulesGauges()
             self._gauges.publish(self._rules)
-

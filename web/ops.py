@@ -36,19 +36,19 @@ def _rules(app: AppState) -> dict[str, Any]:
     # Have the watcher look at the file now, so /healthz shows a broken rules.yml even before
     # a message comes; a load that takes longer than RULES_WAIT shows on a later call.
     holder.refresh(RULES_WAIT)
-    loaded_at = getattr(holder, "loaded_at", None)
-    last_error = _text(getattr(holder, "last_error", None))
+    loaded_at = holder.loaded_at
+    last_error = _text(holder.last_error)
     return {
         # "degraded": the file on disk was refused, the last good rules (this version) decide
         "state": "degraded" if last_error else "ok",
-        "version": getattr(holder, "version", None),
+        "version": holder.version,
         "loaded_at": iso(loaded_at) if loaded_at is not None else None,
-        "backend": getattr(holder, "backend", None),
+        "backend": holder.backend,
         # which evaluator decides and why: "durable-rules 2.0.28" or "python (...)"
-        "evaluator": getattr(holder, "evaluator", None),
+        "evaluator": holder.evaluator,
         "last_error": last_error,
-        "reloads": getattr(holder, "reloads", 0),
-        "failures": getattr(holder, "failures", 0),
+        "reloads": holder.reloads,
+        "failures": holder.failures,
     }
 
 

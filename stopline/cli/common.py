@@ -34,8 +34,7 @@ def operator() -> Actor:
 
 def services_for(settings: Settings) -> Services:
     """Wire the service layer for one command (rules loaded, database migrated and connected)."""
-    from stopline.server.serve import ensure_migrated
-    from stopline.wiring import build_services
+    from stopline.wiring import build_services, ensure_migrated
 
     ensure_migrated(settings)  # "run stopline db upgrade" beats "no such table: consent"
     services = build_services(settings)
@@ -43,13 +42,6 @@ def services_for(settings: Settings) -> Services:
     # process under tests).
     click.get_current_context().call_on_close(services.close)
     return services
-
-
-def safe_url(url: str) -> str:
-    """A database URL fit for a terminal or a log: password hidden, a SQLite path absolute."""
-    from ledger.dburl import display_url
-
-    return display_url(url)
 
 
 def quiet_stdout() -> None:

@@ -6,8 +6,8 @@ import click
 
 from core.config import Settings
 from ledger.dburl import sqlite_file
-from stopline.cli.common import safe_url
 from stopline.dbfile import how_to_point, relative_note, require_file
+from stopline.wiring import safe_url
 
 
 @click.group()
@@ -54,7 +54,7 @@ def db_status(settings: Settings) -> None:
     Exits 0 when the schema is up to date, 1 when the ledger is missing or needs an upgrade.
     """
     from stopline.dbfile import NoLedger
-    from stopline.server.serve import pending_revisions, schema_revisions
+    from stopline.wiring import pending_revisions, schema_revisions
 
     click.echo(f"database: {safe_url(settings.database_url)}")
     try:

@@ -12,13 +12,14 @@ from pydantic import ValidationError
 from core.config import Settings
 from core.errors import DatabaseUnavailable, InvalidPhoneNumber, RulesError, StoplineError
 from ledger.dialects import DATABASE_ERRORS
-from stopline.cli.common import fail, quiet_stdout, safe_url
+from stopline.cli.common import fail, quiet_stdout
 from stopline.cli.consent import export_command, import_command, optin, optout, status
 from stopline.cli.db import db
 from stopline.cli.history import history
 from stopline.cli.reviews import reviews
 from stopline.cli.rules_file import rules
 from stopline.cli.slack import slack
+from stopline.wiring import safe_url
 
 
 class StoplineGroup(click.Group):

@@ -87,8 +87,7 @@ def run(settings: Settings, app_token: str, stop: threading.Event) -> None:
     from slack_sdk.errors import SlackApiError, SlackClientError
 
     from bot import create_bolt_app
-    from stopline.server.serve import ensure_migrated
-    from stopline.wiring import build_services
+    from stopline.wiring import build_services, ensure_migrated
 
     ensure_migrated(settings)  # "run stopline db upgrade" beats a failure on the first command
     services = build_services(settings)

@@ -9,67 +9,13 @@ from typing import TYPE_CHECKING
 import click
 
 from core.config import Settings
-from core.errors import ServiceFailure
-from stopline.cli.common import safe_url
 from stopline.server.portcheck import address
+from stopline.wiring import ensure_migrated, safe_url
 
 if TYPE_CHECKING:
     from flask import Flask
 
     from stopline.wiring import Services
-
-
-class NotMigrated(ServiceFailure):
-    """The database schema is missing or older than this version of stopline."""
-
-    code = "not_migrated"
-
-
-def schema_revisions(settings: Settings) -> tuple[str | None, str]:
-    """The database's alembic revision (None when never migrated) and the code's head."""
-    from alembic.script import ScriptDirectory
-
-    from stopline.wiring import alembic_config, current_revision
-
-    head = ScriptDirectory.from_config(alembic_config(settings.database_url)).get_current_head()
-    return current_revision(settings), head or ""
-
-
-def pending_revisions(settings: Settings, current: str | None) -> list[str]:
-    """The migrations between the database's revision and the head, oldest first."""
-    from alembic.script import ScriptDirectory
-
-    from stopline.wiring import alembic_config
-
-    script = ScriptDirectory.from_config(alembic_config(settings.database_url))
-    steps = script.iterate_revisions("heads", current or "base")
-    return [step.revision for step in reversed(list(steps)) if step.revision != current]
-
-
-def ensure_migrated(settings: Settings) -> None:
-    """Refuse to serve an unmigrated database (the hook would fail on every message)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from core.errors import DatabaseUnavailable
-    from stopline.dbfile import require_file
-
-    require_file(settings)  # connecting would create an empty SQLite file in the wrong place
-    try:
-        current, head = schema_revisions(settings)
-    except SQLAlchemyError as error:
-        raise DatabaseUnavailable(
-            f"cannot reach the database {safe_url(settings.database_url)}: "
-            f"{type(error).__name__}: {str(error).splitlines()[0]}"
-        ) from error
-    if current != head:
-        from stopline.dbfile import relative_note
-
-        found = f"at revision {current}" if current else "not migrated"
-        raise NotMigrated(
-            f"the database {safe_url(settings.database_url)} is {found}"
-            f"{relative_note(settings)} (this stopline needs {head}). "
-            "Run `stopline db upgrade` first."
-        )
 
 
 def banner(settings: Settings, services: Services) -> list[str]:
@@ -162,9 +108,9 @@ def run(settings: Settings) -> None:
 
 def build_app(settings: Settings, services: Services) -> Flask:
     """The app, announced by the banner; no database connection is left open to be forked."""
-    from web import create_app
+    from stopline.wiring import wire_app
 
-    app = create_app(settings, services)
+    app = wire_app(settings, services)
     for line in banner(settings, services):
         click.echo(line)
     services.database.dispose()

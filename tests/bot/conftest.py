@@ -9,11 +9,10 @@ from typing import Any
 import pytest
 
 from core.config import Settings
-from stopline.wiring import build_services, migrate
+from stopline.wiring import build_services, migrate, wire_app
 from tests.bot.fakeslack import FakeSlack
 from tests.bot.helpers import BOSS, BOT_TOKEN, NOTICES, SIGNING_SECRET, SlackDriver
 from tests.conftest import RULES
-from web import create_app
 
 
 @pytest.fixture
@@ -60,7 +59,7 @@ def make_slack(bot_database_url: str, fake_slack: FakeSlack) -> Iterator[MakeSla
     def make(database_url: str | None = None, **overrides: Any) -> SlackDriver:
         settings = slack_settings(database_url or bot_database_url, fake_slack, **overrides)
         services = build_services(settings)
-        app = create_app(settings, services)
+        app = wire_app(settings, services)
         driver = SlackDriver(app, services, fake_slack)
         built.append(driver)
         return driver

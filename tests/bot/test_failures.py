@@ -11,12 +11,11 @@ import pytest
 from core.errors import RulesError, RulesProblem
 from core.services import ConsentService
 from rules.engine import RulesEngineError
-from stopline.wiring import build_services
+from stopline.wiring import build_services, wire_app
 from tests.bot.conftest import MakeSlack, slack_settings
 from tests.bot.fakeslack import FakeSlack
 from tests.bot.helpers import SlackDriver, ack_text
 from tests.web.test_error_mapping import FailingDecider
-from web import create_app
 
 
 @pytest.fixture
@@ -29,7 +28,7 @@ def failing_slack(bot_database_url: str, fake_slack: FakeSlack) -> Iterator[obje
         services = replace(
             services, consent=ConsentService(services.database, FailingDecider(error))
         )
-        driver = SlackDriver(create_app(settings, services), services, fake_slack)
+        driver = SlackDriver(wire_app(settings, services), services, fake_slack)
         built.append(driver)
         return driver
 

@@ -29,12 +29,11 @@ from werkzeug.wrappers import Request
 
 from core.config import Settings
 from ledger import tables
-from stopline.wiring import Services, build_services, migrate
+from stopline.wiring import Services, build_services, migrate, wire_app
 from tests.bot.fakeslack import FakeSlack
 from tests.bot.helpers import BOT_TOKEN, EVENTS, SIGNING_SECRET, SlackDriver, signature
 from tests.conftest import RULES
 from tests.web.helpers import API_TOKEN, BUSINESS, CONTACT, HOOK, TWILIO_TOKEN, bearer, sign, sms
-from web import create_app
 
 API_LIMIT = 4096  # STOPLINE_MAX_API_BODY, small so 413 is cheap to reach
 HOOK_LIMIT = 64 * 1024  # the default max_webhook_body, which also caps /slack/events
@@ -85,7 +84,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drill]:
     }  # fmt: skip
     config = Settings(_env_file=None, **values)  # type: ignore[call-arg]
     services = build_services(config)
-    app = create_app(config, services)
+    app = wire_app(config, services)
     client = app.test_client()
     for text in ("STOP", "please stop texting me", "hello"):  # an opt-out, a review, a message
         form = sms(text)

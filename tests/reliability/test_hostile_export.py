@@ -37,13 +37,12 @@ from ledger.db import Database
 from ledger.export import CsvExport, export_optouts
 from ledger.tables import consent
 from stopline.cli.main import main
-from stopline.wiring import build_services
+from stopline.wiring import build_services, wire_app
 from tests.bot.conftest import slack_settings
 from tests.bot.fakeslack import FakeSlack, ordinary_channel
 from tests.bot.helpers import AGENT, BOT_TOKEN, CHANNEL, SlackDriver, ack_text
 from tests.conftest import RULES
 from tests.web.helpers import bearer
-from web import create_app
 
 TRIGGERS = "=+-@"
 # Characters that show nothing, as a hostile editor would put them before a formula.
@@ -223,7 +222,7 @@ def test_the_api_export_neutralises_them(database_url: str) -> None:
     settings = stored_reasons(database_url)
     services = build_services(settings)
     try:
-        response = create_app(settings, services).test_client().get("/v1/optouts", headers=bearer())
+        response = wire_app(settings, services).test_client().get("/v1/optouts", headers=bearer())
         assert response.status_code == 200
         expect_neutralised(reasons_of(response.get_data()))
     finally:
@@ -242,7 +241,7 @@ def slack_app(database_url: str, fake: FakeSlack, **overrides: Any) -> SlackDriv
     """The web app with the Slack bot on, talking to the fake."""
     settings = slack_settings(database_url, fake, **overrides)
     services = build_services(settings)
-    return SlackDriver(create_app(settings, services), services, fake)
+    return SlackDriver(wire_app(settings, services), services, fake)
 
 
 def test_the_slack_file_neutralises_them(database_url: str, fake: FakeSlack) -> None:

@@ -25,14 +25,13 @@ from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
 from core.config import Settings
-from stopline.wiring import build_services, migrate
+from stopline.slack_http import MAX_SKEW, signature_ok
+from stopline.wiring import build_services, migrate, wire_app
 from tests.bot.conftest import slack_settings
 from tests.bot.fakeslack import FakeSlack
 from tests.bot.helpers import EVENTS, SIGNING_SECRET, signature
 from tests.conftest import RULES
 from tests.web.helpers import API_TOKEN, HOOK, sign, sms
-from web import create_app
-from web.slack import MAX_SKEW, signature_ok
 
 REFUSALS = {400, 401, 403, 404, 405, 411, 413, 415, 431}
 
@@ -73,7 +72,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     config = slack_settings(url, fake)
     migrate(config)
     services = build_services(config)
-    built = create_app(config, services)
+    built = wire_app(config, services)
     try:
         yield built
     finally:
@@ -287,7 +286,7 @@ def test_a_non_ascii_token_sent_as_utf8_bytes_is_accepted(tmp_path: Path, token:
     migrate(config)
     services = build_services(config)
     try:
-        client = create_app(config, services).test_client()
+        client = wire_app(config, services).test_client()
         # What a WSGI server hands over for the UTF-8 bytes on the wire.
         wire = f"Bearer {token}".encode().decode("latin-1")
         assert client.get("/v1/reviews", headers={"Authorization": wire}).status_code == 200

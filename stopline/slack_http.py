@@ -1,4 +1,4 @@
-"""POST /slack/events: Slack's signed commands and button clicks, handed to the Bolt app."""
+"""The Slack request handler web/ routes POST /slack/events to: signature, replay, then Bolt."""
 
 from __future__ import annotations
 
@@ -6,20 +6,19 @@ import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
-from flask import Flask, Response, jsonify, request
+from flask import Request, Response, jsonify
+from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_bolt.request.internals import parse_body
 
 from core.config import Settings
 from core.errors import DatabaseUnavailable
 from core.services import utcnow
+from ledger.db import Database
 from ledger.replay import ReplayGuard
-
-if TYPE_CHECKING:
-    from stopline.wiring import Services
 
 log = logging.getLogger(__name__)
 MAX_SKEW = 300  # seconds, as Slack documents
@@ -69,16 +68,17 @@ def malformed(body: bytes, content_type: str | None) -> str | None:
     return None
 
 
-def mount(app: Flask, settings: Settings, services: Services) -> None:
-    """Serve the Bolt app at /slack/events (commands and interactivity share it)."""
-    from bot import create_bolt_app  # Slack's libraries load only when Slack is configured
+SlackHandler = Callable[[Request], "Response | tuple[Response, int]"]
 
-    handler = SlackRequestHandler(create_bolt_app(settings, services))
+
+def build_slack_handler(settings: Settings, bolt: App, database: Database) -> SlackHandler:
+    """The handler of /slack/events for the Bolt app (commands and interactivity share it)."""
+    handler = SlackRequestHandler(bolt)
     assert settings.slack_signing_secret is not None
     secret = settings.slack_signing_secret.get_secret_value().encode()
-    guard = ReplayGuard(services.database, utcnow, REPLAY_WINDOW)
+    guard = ReplayGuard(database, utcnow, REPLAY_WINDOW)
 
-    def slack_events() -> Response | tuple[Response, int]:
+    def slack_events(request: Request) -> Response | tuple[Response, int]:
         # The raw body, never request.form: the signature covers these exact bytes.
         body = request.get_data(cache=True)
         headers = request.headers
@@ -110,4 +110,4 @@ def mount(app: Flask, settings: Settings, services: Services) -> None:
             return jsonify(response_type="ephemeral", text=UNREACHABLE), 200
         return response
 
-    app.add_url_rule("/slack/events", "slack_events", slack_events, methods=["POST"])
+    return slack_events
