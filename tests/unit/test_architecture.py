@@ -52,3 +52,156 @@ def test_only_rules_imports_durable() -> None:
 def test_the_bot_goes_through_the_service_layer(path: Path) -> None:
     # Listeners call core's services; they never touch the database, Flask or the rules.
     assert not imported_modules(path) & {"sqlalchemy", "flask", "werkzeug", "rules", "web"}
+
+
+PROJECT_PACKAGES = ("core", "ledger", "rules", "web", "bot", "stopline", "migrations")
+DATABASE_CODE = {"sqlalchemy", "psycopg", "psycopg2", "sqlite3", "ledger", "migrations", "alembic"}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def project_modules() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for package in PROJECT_PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            found[module_name(path)] = path
+    return found
+
+
+def all_imports(path: Path, name: str) -> set[str]:
+    """Every module an import statement names, top level, in functions and TYPE_CHECKING alike.
+
+    `from pkg import mod` names pkg.mod when mod is a module, else pkg (a name of its __init__).
+    """
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+            names.add(module)
+    return names
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Project module -> the project modules it imports.
+
+    Importing pkg.sub runs pkg/__init__ too, yet only the named module is an edge: a package
+    __init__ that re-exports a submodule makes a loop only if that submodule imports the
+    __init__'s own names back (`from pkg import name`), which is then an edge to pkg.
+    """
+    modules = project_modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets: set[str] = set()
+        for imported in all_imports(path, name):
+            if imported in modules:
+                # `from pkg import mod` also lists pkg: keep pkg only for a name of its own.
+                targets.add(imported)
+        for target in list(targets):
+            if any(other.startswith(target + ".") for other in targets) and not _names_of(
+                path, name, target, modules
+            ):
+                targets.discard(target)
+        targets.discard(name)
+        graph[name] = targets
+    return graph
+
+
+def _names_of(path: Path, name: str, package: str, modules: dict[str, Path]) -> bool:
+    """True when the file imports a name (not a submodule) from `package` or imports it whole."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(a.name == package for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom):
+            module = _absolute(node, path, name)
+            if module == package and any(f"{package}.{a.name}" not in modules for a in node.names):
+                return True
+    return False
+
+
+def _absolute(node: ast.ImportFrom, path: Path, name: str) -> str:
+    if not node.level:
+        return node.module or ""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    base = package.split(".")[: len(package.split(".")) - node.level + 1]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group: list[str] = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return groups
+
+
+def top_packages(path: Path) -> set[str]:
+    return {name.split(".")[0] for name in all_imports(path, module_name(path)) if name}
+
+
+@pytest.mark.parametrize("door", ["web", "bot"])
+def test_the_doors_import_neither_the_root_nor_each_other(door: str) -> None:
+    other = {"web": "bot", "bot": "web"}[door]
+    for path in sorted((ROOT / door).rglob("*.py")):
+        assert not top_packages(path) & {"stopline", other}, path
+
+
+def test_rules_import_no_database_code() -> None:
+    for path in sorted((ROOT / "rules").rglob("*.py")):
+        assert not top_packages(path) & DATABASE_CODE, path
+
+
+def test_no_two_modules_import_each_other_in_a_loop() -> None:
+    assert import_cycles(import_graph()) == []
+
+
+def test_the_cycle_finder_sees_a_loop_through_three_modules() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert import_cycles(graph) == [["a", "b", "c"]]
+
+
+def test_the_graph_sees_imports_inside_functions_and_type_checking() -> None:
+    graph = import_graph()
+    # stopline.server.serve imports wiring at the top and cli.common inside run().
+    assert {"stopline.wiring", "stopline.cli.common"} <= graph["stopline.server.serve"]
+    # web.context names web.metrics under TYPE_CHECKING only.
+    assert "web.metrics" in graph["web.context"]
