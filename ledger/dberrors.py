@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from core.errors import DatabaseUnavailable
-from ledger.gate import GateTimeout, GateUnavailable
+from ledger.errors import GateTimeout, GateUnavailable
 
 log = logging.getLogger("ledger.db")
 

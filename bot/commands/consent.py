@@ -7,8 +7,9 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot import changes
-from bot.args import UsageError, parse
+from bot.args import parse
 from bot.context import BotContext
+from bot.errors import UsageError
 from bot.replies import failure, usage_problem
 from core.errors import StoplineError
 

@@ -10,8 +10,9 @@ from alembic.util import CommandError as AlembicError
 from pydantic import ValidationError
 
 from core.config import Settings
-from core.errors import DatabaseUnavailable, InvalidPhoneNumber, RulesError, StoplineError
+from core.errors import DatabaseUnavailable, InvalidPhoneNumber, StoplineError
 from ledger.dialects import DATABASE_ERRORS
+from rules.errors import RulesError
 from stopline.cli.common import fail, quiet_stdout, safe_url
 from stopline.cli.consent import export_command, import_command, optin, optout, status
 from stopline.cli.db import db

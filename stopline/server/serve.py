@@ -9,20 +9,14 @@ from typing import TYPE_CHECKING
 import click
 
 from core.config import Settings
-from core.errors import ServiceFailure
 from stopline.cli.common import safe_url
+from stopline.errors import NotMigrated
 from stopline.server.portcheck import address
 
 if TYPE_CHECKING:
     from flask import Flask
 
     from stopline.wiring import Services
-
-
-class NotMigrated(ServiceFailure):
-    """The database schema is missing or older than this version of stopline."""
-
-    code = "not_migrated"
 
 
 def schema_revisions(settings: Settings) -> tuple[str | None, str]:
@@ -68,7 +62,9 @@ def ensure_migrated(settings: Settings) -> None:
         raise NotMigrated(
             f"the database {safe_url(settings.database_url)} is {found}"
             f"{relative_note(settings)} (this stopline needs {head}). "
-            "Run `stopline db upgrade` first."
+            "Run `stopline db upgrade` first.",
+            current=current,
+            head=head,
         )
 
 
