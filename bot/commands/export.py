@@ -103,7 +103,7 @@ def register(app: App, ctx: BotContext) -> None:
             ack(text=refusal(ctx), response_type="ephemeral")
             return
         try:
-            filters = parse_filters(command.get("text"), ctx.consent.region)
+            filters = parse_filters(command.get("text"), ctx.region)
         except StoplineError as exc:
             ack(text=usage_problem("/optout-export", exc), response_type="ephemeral")
             return

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from core.config import Settings
+from core.text import first_line
 from stopline.cli.common import safe_url
 from stopline.errors import NotMigrated
 from stopline.server.portcheck import address
@@ -53,7 +54,7 @@ def ensure_migrated(settings: Settings) -> None:
     except SQLAlchemyError as error:
         raise DatabaseUnavailable(
             f"cannot reach the database {safe_url(settings.database_url)}: "
-            f"{type(error).__name__}: {str(error).splitlines()[0]}"
+            f"{type(error).__name__}: {first_line(error)}"
         ) from error
     if current != head:
         from stopline.dbfile import relative_note
