@@ -7,17 +7,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from core.errors import InvalidInput, InvalidPhoneNumber
+from bot.errors import UsageError
+from core.errors import InvalidPhoneNumber
 from core.phone import normalize_phone, normalize_sender
 
 # Slack sends `<tel:+12065550100|+1 206-555-0100>` or `<mailto:..|..>` for auto-linked text.
 _LINK = re.compile(r"<(?:tel:|mailto:|https?://)?([^<>|]*)(?:\|([^<>]*))?>")
 _PHONE_PIECE = re.compile(r"^[0-9+().\-‐‑‒–—]+$")
 _OPTION = re.compile(r"^([A-Za-z_-]+)=(.*)$")
-
-
-class UsageError(InvalidInput):
-    """A command typed wrongly; the message says what was wrong."""
 
 
 @dataclass(frozen=True)

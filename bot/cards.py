@@ -9,6 +9,7 @@ from typing import Any
 from bot.text import actor_text, escape, number, quote, when
 from core.model import ConsentEvent, ConsentStatus, ScopeState, Source, Status
 from core.phone import national_format
+from core.text import RESUBSCRIBE_WORDS
 
 Block = dict[str, Any]
 AGENT_MADE = frozenset({Source.AGENT, Source.API, Source.IMPORT})
@@ -61,7 +62,7 @@ def scope_line(scope: ScopeState) -> str:
     if scope.rule:
         line += f"\nrule `{escape(scope.rule)}`"
     if opted_out and scope.source is Source.CONTACT:
-        line += " · only the contact can undo this, by texting START, YES or UNSTOP"
+        line += f" · only the contact can undo this, by texting {RESUBSCRIBE_WORDS}"
     return line
 
 

@@ -24,6 +24,11 @@ class BotContext:
             self.exports = ExportPolicy(self.settings, self.policy)
 
     @property
+    def region(self) -> str:
+        """The region a number typed without a country code is read in (the one setting)."""
+        return self.settings.default_region
+
+    @property
     def export_policy(self) -> ExportPolicy:
         """Who may export the opted-out list."""
         assert self.exports is not None  # set by __post_init__

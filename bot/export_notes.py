@@ -10,7 +10,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.delivery import Destination
-from bot.files import UploadFailed, refusal_text
+from bot.errors import UploadFailed
+from bot.files import refusal_text
 from core.errors import DatabaseUnavailable, StoplineError
 
 log = logging.getLogger("bot.commands.export")
@@ -21,6 +22,8 @@ def failure_text(exc: Exception, channel: str, *, private: bool = False) -> str:
     """What went wrong and what to do, in an agent's words."""
     if isinstance(exc, DatabaseUnavailable):
         return "the consent ledger could not be read. Try again in a few minutes."
+    if isinstance(exc, UploadFailed):  # a StoplineError too, with its own advice
+        return refusal_text(exc, channel)
     if isinstance(exc, StoplineError):
         return f"{exc.message}."
     if isinstance(exc, SlackApiError) and private:

@@ -19,6 +19,8 @@ from urllib.error import HTTPError, URLError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.errors import UploadFailed
+
 log = logging.getLogger(__name__)
 BLOCK = 64 * 1024
 _INVITE = "stopline is not in this channel. Invite it with `/invite @stopline`, then try again."
@@ -33,14 +35,6 @@ _IN_A_DM = (
     "stopline cannot post files in this conversation. Run the command in a channel that "
     "stopline is in (invite it with `/invite @stopline`)."
 )
-
-
-class UploadFailed(Exception):
-    """Slack's file host did not take the bytes (anything but HTTP 200, or no connection)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def upload_file(
@@ -109,12 +103,12 @@ def _post(client: WebClient, url: str, body: _Reader, size: int) -> None:
             status = response.status
             answer = response.read(200).decode("utf-8", "replace")
     except HTTPError as exc:
-        raise UploadFailed(f"Slack's file host answered HTTP {exc.code}") from exc
+        raise UploadFailed(f"Slack's file host answered HTTP {exc.code}", status=exc.code) from exc
     except (URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise UploadFailed(f"Slack's file host could not be reached ({reason})") from exc
     if status != 200:  # only 200 means Slack has the file, as in slack-sdk
-        raise UploadFailed(f"Slack's file host answered HTTP {status}")
+        raise UploadFailed(f"Slack's file host answered HTTP {status}", status=status)
     log.debug("uploaded %d bytes (%s)", size, answer.strip())
 
 
@@ -128,4 +122,4 @@ def refusal_text(exc: SlackApiError | UploadFailed, channel_id: str) -> str:
     return _SLACK_ADVICE.get(error, f"Slack refused the file (`{error}`). Try again later.")
 
 
-__all__ = ["UploadFailed", "refusal_text", "upload_file"]
+__all__ = ["UploadFailed", "refusal_text", "upload_file"]  # UploadFailed: bot.errors

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, select
 
+from core.columns import PHONE_KEYS, REASON_KEYS, SENDER_KEYS, SINCE_KEYS
 from core.dates import parse_moment
 from core.errors import DatabaseUnavailable, InvalidInput, InvalidPhoneNumber
 from core.model import (
@@ -31,7 +32,6 @@ from ledger import queries as ledger
 from ledger.db import Database
 from ledger.tables import consent
 
-PHONE_KEYS = ("phone", "number", "phone_number", "mobile", "contact", "msisdn")
 CHUNK = 2000
 MAX_ERRORS = 1000
 
@@ -104,10 +104,10 @@ def import_optouts(
                 continue  # a blank line is nothing to import, not an invalid row
             try:
                 contact = normalize_phone(_field(row, *PHONE_KEYS), region)
-                sender_raw = _field(row, "sender", "from", "business_number")
+                sender_raw = _field(row, *SENDER_KEYS)
                 sender = _sender(senders, sender_raw, region) if sender_raw else None
-                since = _parse_time(_field(row, "opted_out_at", "date", "since"), now)
-                reason = clean_reason(_field(row, "reason", "note")) or None
+                since = _parse_time(_field(row, *SINCE_KEYS), now)
+                reason = clean_reason(_field(row, *REASON_KEYS)) or None
             except (InvalidPhoneNumber, InvalidInput) as exc:
                 invalid += 1
                 if len(errors) < MAX_ERRORS:

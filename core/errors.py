@@ -54,15 +54,32 @@ class NotAllowed(StoplineError):
 
 
 class NotFound(StoplineError):
-    """A thing that does not exist (a review item, a contact with no history)."""
+    """A thing that does not exist (a review item, a contact with no history).
+
+    `what` names the kind of thing ("review item") and `key` the one asked for, when the
+    raiser knows them.
+    """
 
     code = "not_found"
 
+    def __init__(
+        self, message: str, *, detail: str | None = None, what: str = "", key: object = None
+    ) -> None:
+        super().__init__(message, detail=detail)
+        self.what = what
+        self.key = key
+
 
 class Conflict(StoplineError):
-    """An action that conflicts with the current state (a review already decided)."""
+    """A review item already decided: `decided_by` is the actor who decided first."""
 
     code = "conflict"
+
+    def __init__(self, review_id: int, decided_by: str | None) -> None:
+        self.review_id = review_id
+        self.decided_by = decided_by
+        who = decided_by or "someone"
+        super().__init__(f"review item {review_id} was already decided by {who}")
 
 
 class DatabaseUnavailable(ServiceFailure):
@@ -81,42 +98,6 @@ class DatabaseUnavailable(ServiceFailure):
     ) -> None:
         super().__init__(message, detail=detail)
         self.kind = kind if kind in self.KINDS else "unavailable"
-
-
-class RulesError(ServiceFailure):
-    """A rules file that cannot be used, with the file, line and path of each problem."""
-
-    code = "rules_error"
-
-    def __init__(self, file: str, problems: list[RulesProblem]) -> None:
-        self.file = file
-        self.problems = problems
-        lines = [str(p) for p in problems]
-        super().__init__(
-            f"{file}: {len(problems)} problem(s) in the rules file",
-            detail="\n".join(lines),
-        )
-
-    def __str__(self) -> str:
-        return "\n".join([self.message, *[f"  {p}" for p in self.problems]])
-
-
-class RulesProblem:
-    """One problem in a rules file: where it is and what is wrong."""
-
-    def __init__(self, file: str, line: int | None, path: str, message: str) -> None:
-        self.file = file
-        self.line = line
-        self.path = path
-        self.message = message
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        at = f" at {self.path}" if self.path else ""
-        return f"{where}{at}: {self.message}"
-
-    def __repr__(self) -> str:
-        return f"RulesProblem({self!s})"
 
 
 # The client's mistakes: every other error (a ServiceFailure, or a subclass of StoplineError

@@ -9,11 +9,7 @@ from typing import Any
 from core.calendar import add_business_days
 from core.errors import NotAllowed
 from core.model import ACCOUNT, Action, Decision, Scope, ScopeState, Source, Status, Transition
-
-CONTACT_ONLY = (
-    "This contact opted out by text; only the contact can re-subscribe, "
-    "by texting START, YES or UNSTOP."
-)
+from core.text import CONTACT_ONLY
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,8 +62,7 @@ def decide_review(
         verdict = "opt_out" if opt_out else "not_opt_out"
         if not ledger.close_review(conn, review_id, verdict, actor.name, now):
             current = ledger.get_review(conn, review_id)
-            who = current.decided_by if current else "someone"
-            raise Conflict(f"review item {review_id} was already decided by {who}")
+            raise Conflict(review_id, current.decided_by if current else None)
         decision = Decision(
             transition=Transition.OPT_OUT if opt_out else Transition.NONE,
             scope=Scope.SENDER if item.sender else Scope.ACCOUNT,

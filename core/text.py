@@ -8,6 +8,20 @@ ACTOR_LIMIT = 200  # the ledger's actor columns are String(200)
 REASON_LIMIT = 1000
 MESSAGE_ID_LIMIT = 64
 
+# The words that re-subscribe a contact, and who alone may: the planner's refusal, the rules'
+# refusal reason and the Slack card all say it from here.
+RESUBSCRIBE_WORDS = "START, YES or UNSTOP"
+CONTACT_ONLY = (
+    "This contact opted out by text; only the contact can re-subscribe, "
+    f"by texting {RESUBSCRIBE_WORDS}."
+)
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's text (without e.g. SQLAlchemy's link), or its class name."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
 
 def clean_text(text: str | None) -> str | None:
     """The text without NUL bytes (PostgreSQL refuses them) and with lone surrogates replaced.

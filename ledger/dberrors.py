@@ -11,7 +11,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from core.errors import DatabaseUnavailable
-from ledger.gate import GateTimeout, GateUnavailable
+from core.text import first_line
+from ledger.errors import GateTimeout, GateUnavailable
 
 log = logging.getLogger("ledger.db")
 
@@ -85,9 +86,3 @@ def kind_of(exc: BaseException) -> str:
 def short(exc: DBAPIError) -> str:
     """The first line of the driver's error under SQLAlchemy's."""
     return first_line(exc.orig) if exc.orig else type(exc).__name__
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an error's text, or its class name when it has none."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

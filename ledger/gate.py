@@ -17,13 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-
-class GateTimeout(Exception):
-    """The write lock was not free within the busy timeout."""
-
-
-class GateUnavailable(Exception):
-    """The lock file beside the database cannot be opened (a missing or read-only folder)."""
+from ledger.errors import GateTimeout, GateUnavailable
 
 
 class WriteGate:
@@ -45,7 +39,9 @@ class WriteGate:
             try:
                 self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             except OSError as exc:
-                raise GateUnavailable(f"cannot open {self.path}: {exc.strerror}") from exc
+                raise GateUnavailable(
+                    f"cannot open {self.path}: {exc.strerror}", path=self.path
+                ) from exc
             self._pid = os.getpid()
         return self._fd
 
@@ -65,7 +61,10 @@ class WriteGate:
         """Wait for the write lock (at most timeout_s), hold it for the block, release it."""
         deadline = time.monotonic() + self.timeout_s
         if not self._threads.acquire(timeout=self.timeout_s):
-            raise GateTimeout(f"no write lock within {self.timeout_s:g} s (other threads)")
+            raise GateTimeout(
+                f"no write lock within {self.timeout_s:g} s (other threads)",
+                timeout_s=self.timeout_s,
+            )
         try:
             fd = self._file()
             pause = 0.0001
@@ -76,7 +75,8 @@ class WriteGate:
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
                         raise GateTimeout(
-                            f"no write lock within {self.timeout_s:g} s (another process)"
+                            f"no write lock within {self.timeout_s:g} s (another process)",
+                            timeout_s=self.timeout_s,
                         ) from None
                     # Short naps: a text's transaction takes about a millisecond.
                     time.sleep(pause)

@@ -2,7 +2,8 @@
 by durable-rules (or the pure-Python evaluator of the same compiled rules)."""
 
 from rules.compile import MAX_TESTS, CompiledRules, compile_rules, load_rules
-from rules.engine import EngineClosed, PythonEngine, RulesEngine, RulesEngineError
+from rules.engine import PythonEngine, RulesEngine
+from rules.errors import EngineClosed, RulesEngineError
 from rules.factory import build_engine, evaluator
 from rules.holder import RulesHolder
 from rules.normalize import normalize

@@ -7,8 +7,8 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.errors import RulesError, RulesProblem
 from core.phone import normalize_sender
+from rules.errors import RulesError, RulesProblem
 from rules.loader import describe, read_rules_file
 from rules.normalize import normalize
 from rules.rule_table import Rule, transition_rules

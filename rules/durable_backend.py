@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from rules.compile import MAX_TESTS, CompiledRules
-from rules.engine import EngineClosed, RulesEngine, RulesEngineError
+from rules.engine import RulesEngine
+from rules.errors import EngineClosed, RulesEngineError
 from rules.rule_table import Rule
 
 try:  # durable-rules does not import on Python >= 3.13; rules.build_engine falls back then

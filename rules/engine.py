@@ -4,22 +4,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from core.errors import ServiceFailure
 from core.model import Decision, DecisionRequest
 from rules.compile import CompiledRules
+from rules.errors import EngineClosed, RulesEngineError
 from rules.facts import MatchedText, build_decision, build_facts
 from rules.matching import match_text
 from rules.rule_table import Rule
-
-
-class EngineClosed(RuntimeError):
-    """The engine was replaced by a reload; ask the holder for the current one."""
-
-
-class RulesEngineError(ServiceFailure):
-    """The rule engine failed to record a decision (never a silent default)."""
-
-    code = "rules_engine_error"
 
 
 class RulesEngine(ABC):

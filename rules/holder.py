@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from core.errors import RulesError, RulesProblem
 from core.model import Decision, DecisionRequest, Transition
 from core.ports import TextMatch
 from rules.compile import CompiledRules, load_rules
-from rules.engine import EngineClosed, PythonEngine, RulesEngine
+from rules.engine import PythonEngine, RulesEngine
+from rules.errors import EngineClosed, RulesError, RulesProblem
 from rules.factory import build_engine, evaluator, evaluator_detail
 from rules.facts import MatchedText
 from rules.loader import describe

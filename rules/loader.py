@@ -9,9 +9,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from core.errors import RulesError, RulesProblem
 from rules.caps import cap_problems
 from rules.checks import semantic_problems
+from rules.errors import RulesError, RulesProblem
 from rules.schema import RulesFile
 from rules.yamlsafe import (
     MAX_BYTES,

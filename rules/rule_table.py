@@ -6,12 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.model import Transition
+from core.text import CONTACT_ONLY
 from rules.schema import RulesFile
 
-CONTACT_ONLY = (
-    "This contact opted out by text; only the contact can re-subscribe, "
-    "by texting START, YES or UNSTOP."
-)
 NOT_PERMITTED = (
     "This contact was opted out by {row_by}; rules.yml does not let an agent or the API "
     "reverse that (commands.opt_in.may_reverse)."

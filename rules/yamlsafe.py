@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from core.errors import RulesProblem
+from rules.errors import RulesProblem
 
 MAX_BYTES = 1024 * 1024  # a rules file is a few kilobytes; anything this big is a mistake
 MAX_DEPTH = 40  # rules.yml nests five levels; Python's own recursion limit is far deeper

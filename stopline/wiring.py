@@ -11,9 +11,10 @@ from alembic import command
 from alembic.config import Config
 
 from core.config import Settings
-from core.errors import ServiceFailure
 from core.services import ConsentService
+from core.text import first_line
 from ledger.db import Database
+from stopline.errors import NotMigrated
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -22,12 +23,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-
-
-class NotMigrated(ServiceFailure):
-    """The database schema is missing or older than this version of stopline."""
-
-    code = "not_migrated"
 
 
 @dataclass
@@ -161,12 +156,14 @@ def ensure_migrated(settings: Settings) -> None:
     except SQLAlchemyError as error:
         raise DatabaseUnavailable(
             f"cannot reach the database {safe_url(settings.database_url)}: "
-            f"{type(error).__name__}: {str(error).splitlines()[0]}"
+            f"{type(error).__name__}: {first_line(error)}"
         ) from error
     if current != head:
         found = f"at revision {current}" if current else "not migrated"
         raise NotMigrated(
             f"the database {safe_url(settings.database_url)} is {found}"
             f"{relative_note(settings)} (this stopline needs {head}). "
-            "Run `stopline db upgrade` first."
+            "Run `stopline db upgrade` first.",
+            current=current,
+            head=head,
         )

@@ -57,6 +57,6 @@ def register(app: App, ctx: BotContext) -> None:
 def _phone(ctx: BotContext, action: dict[str, Any]) -> str:
     try:
         value = json.loads(action.get("value") or "")
-        return normalize_phone(value["phone"], ctx.settings.default_region)
+        return normalize_phone(value["phone"], ctx.region)
     except (ValueError, KeyError, TypeError):
         raise InvalidInput("this button is out of date; run /consent again") from None

@@ -81,7 +81,7 @@ def _too_late(
         item = ctx.consent.review(review_id)
     except StoplineError:
         # The decision stands; only the card could not be refreshed.
-        who = slack_user(conflict.message.rsplit(" ", 1)[-1])
+        who = slack_user(conflict.decided_by)
         by = f" by <@{who}>" if who else ""
         _tell(respond, f"Review item {review_id} was already decided{by}. Your click changed "
               "nothing.")  # fmt: skip

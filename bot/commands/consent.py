@@ -7,8 +7,9 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot import changes
-from bot.args import UsageError, parse
+from bot.args import parse
 from bot.context import BotContext
+from bot.errors import UsageError
 from bot.replies import failure, usage_problem
 from core.errors import StoplineError
 
@@ -21,7 +22,7 @@ def register(app: App, ctx: BotContext) -> None:
     @app.command(COMMAND)
     def consent(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         try:
-            args = parse(command.get("text"), options=set(), region=ctx.settings.default_region)
+            args = parse(command.get("text"), options=set(), region=ctx.region)
             if args.rest:
                 raise UsageError(f"unexpected words after the number: “{args.rest[:60]}”")
         except StoplineError as exc:

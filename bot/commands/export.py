@@ -24,11 +24,12 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.args import UsageError, parse, parse_date, sender_option
+from bot.args import parse, parse_date, sender_option
 from bot.context import BotContext, agent
 from bot.delivery import Destination, NotDelivered, direct_message, unshared_channel
+from bot.errors import UploadFailed, UsageError
 from bot.export_notes import Progress, failure_text, tell_caller, tell_failure
-from bot.files import UploadFailed, upload_file
+from bot.files import upload_file
 from bot.replies import usage_problem
 from bot.text import number
 from core.errors import StoplineError
@@ -102,7 +103,7 @@ def register(app: App, ctx: BotContext) -> None:
             ack(text=refusal(ctx), response_type="ephemeral")
             return
         try:
-            filters = parse_filters(command.get("text"), ctx.consent.region)
+            filters = parse_filters(command.get("text"), ctx.region)
         except StoplineError as exc:
             ack(text=usage_problem("/optout-export", exc), response_type="ephemeral")
             return

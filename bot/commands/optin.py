@@ -23,7 +23,7 @@ def register(app: App, ctx: BotContext) -> None:
 
     @app.command(COMMAND)
     def optin(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
-        region = ctx.settings.default_region
+        region = ctx.region
         try:
             args = parse(command.get("text"), options={"sender"}, region=region)
             sender = sender_option(args, region, allow_all=True)

@@ -18,6 +18,7 @@ from core.model import ConsentStatus, Outcome
 from stopline.cli.common import fail, operator, services_for
 from stopline.cli.importing import import_command
 from stopline.dbfile import empty_relative_warning
+from web.serialize import status_json
 
 __all__ = ["export_command", "import_command", "optin", "optout", "status"]
 
@@ -41,19 +42,6 @@ def describe(status: ConsentStatus) -> list[str]:
         since = f" since {row.since.isoformat(timespec='seconds')}" if row.since else ""
         lines.append(f"  - {where}: {row.status.value}{by}{since}")
     return lines
-
-
-def status_json(status: ConsentStatus) -> dict[str, object]:
-    """The same shape as the API's GET /v1/consent/<phone>."""
-    return {
-        "phone": status.phone,
-        "sender": status.sender,
-        "status": status.status.value,
-        "can_send": status.can_send,
-        "opted_out_by": status.opted_out_by.value if status.opted_out_by else None,
-        "scope": status.scope.value if status.scope else None,
-        "since": status.since.isoformat() if status.since else None,
-    }
 
 
 def report(outcome: Outcome, done: str, already: str) -> None:

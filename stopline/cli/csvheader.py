@@ -11,48 +11,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.columns import COLUMN_ALIASES
 from stopline.cli.csvlines import Lines
 
 SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 EXCEL_SEP = re.compile(r"sep=([^\s\"])", re.IGNORECASE)
 
-# Header names seen in exports of other tools, mapped to the names the service reads.
-COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "phone": (
-        "phone",
-        "number",
-        "phone_number",
-        "phonenumber",
-        "phone_no",
-        "phone_num",
-        "telephone",
-        "telephone_no",
-        "telephone_number",
-        "tel",
-        "tel_no",
-        "mobile",
-        "mobile_number",
-        "mobile_phone",
-        "mobile_no",
-        "cell",
-        "cell_phone",
-        "cellphone",
-        "contact",
-        "contact_number",
-        "msisdn",
-        "e164",
-        "e_164",
-    ),
-    "sender": (
-        "sender", "sender_number", "sender_id", "business_number", "business_phone",
-        "from", "from_number", "short_code",
-    ),
-    "reason": ("reason", "note", "notes", "comment", "comments"),
-    "opted_out_at": (
-        "opted_out_at", "opted_out", "opted_out_on", "opt_out_date", "unsubscribed_at",
-        "date", "since", "timestamp", "created_at",
-    ),
-}  # fmt: skip
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
 
 

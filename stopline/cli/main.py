@@ -10,8 +10,10 @@ from alembic.util import CommandError as AlembicError
 from pydantic import ValidationError
 
 from core.config import Settings
-from core.errors import DatabaseUnavailable, InvalidPhoneNumber, RulesError, StoplineError
+from core.errors import DatabaseUnavailable, InvalidPhoneNumber, StoplineError
+from core.text import first_line
 from ledger.dialects import DATABASE_ERRORS
+from rules.errors import RulesError
 from stopline.cli.common import fail, quiet_stdout
 from stopline.cli.consent import export_command, import_command, optin, optout, status
 from stopline.cli.db import db
@@ -63,12 +65,6 @@ def naming_database(ctx: click.Context, message: str) -> str:
         return message
     where = safe_url(settings.database_url)
     return message if where in message else f"{message} (database {where})"
-
-
-def first_line(error: BaseException) -> str:
-    """The first line of an error, without SQLAlchemy's 'Background on this error' link."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 @click.group(cls=StoplineGroup, context_settings={"help_option_names": ["-h", "--help"]})

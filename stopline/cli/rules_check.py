@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.errors import RulesError
 from rules.compile import load_rules
+from rules.errors import RulesError
 
 
 def check_file(path: str | Path) -> tuple[bool, list[str]]:

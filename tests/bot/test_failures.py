@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import RulesError, RulesProblem
 from core.services import ConsentService
-from rules.engine import RulesEngineError
+from rules.errors import RulesEngineError, RulesError, RulesProblem
 from stopline.wiring import build_services, wire_app
 from tests.bot.conftest import MakeSlack, slack_settings
 from tests.bot.fakeslack import FakeSlack

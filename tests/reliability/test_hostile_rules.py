@@ -26,13 +26,13 @@ from hypothesis import strategies as st
 
 from bench.rules_files import largest_rules, worst_texts
 from core.config import Settings
-from core.errors import RulesError
 from core.model import Actor, InboundMessage, Source, Transition
 from core.services import ConsentService
 from ledger.db import Database
 from rules import RulesHolder, caps, load_rules
 from rules.compile import CompiledRules
 from rules.engine import RulesEngine
+from rules.errors import RulesError
 from rules.factory import build_engine
 from rules.matching import match_text
 from rules.yamlsafe import MAX_NODES

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.args import UsageError, clean, parse, parse_date, sender_option
+from bot.args import clean, parse, parse_date, sender_option
+from bot.errors import UsageError
 from core.errors import InvalidPhoneNumber
 
 

@@ -142,6 +142,12 @@ def test_rules_try_rejects_a_bad_number(stopline: Invoke) -> None:
 # --- consent -------------------------------------------------------------------------------
 
 
+def test_status_json_is_the_apis_shape_with_utc_as_z(ledger: Invoke) -> None:
+    assert ledger("optout", CONTACT, "--sender", SENDER, "--reason", "asked").exit_code == 0
+    status = json.loads(ledger("status", CONTACT, "--sender", SENDER, "--json").stdout)
+    assert status["since"].endswith("Z"), status["since"]  # as GET /v1/consent/<phone> says
+
+
 def test_optout_status_optin_round_trip(ledger: Invoke) -> None:
     out = ledger("optout", CONTACT, "--sender", SENDER, "--reason", "asked on a call")
     assert out.exit_code == 0, out.output

@@ -25,7 +25,8 @@ from rules import (
     normalize,
 )
 from rules import durable_backend as de
-from rules.engine import EngineClosed, PythonEngine
+from rules.engine import PythonEngine
+from rules.errors import EngineClosed
 from rules.rule_table import Rule
 from tests.evaluators import needs_durable
 from tests.unit.test_rules_support import SHIPPED, command, message, out

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import RulesError
 from core.model import ScopeFacts, Transition
 from rules import RulesEngine, build_engine, load_rules
 from rules.compile import CompiledRules
+from rules.errors import RulesError
 from tests.evaluators import EVALUATORS
 from tests.unit.test_rules_support import (
     SHIPPED,

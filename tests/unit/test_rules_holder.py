@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import RulesError
 from core.model import Transition
 from rules import RulesHolder, build_engine, load_rules
-from rules.engine import EngineClosed
+from rules.errors import EngineClosed, RulesError
 from tests.unit.test_rules_support import SHIPPED, edited, message, shipped_text, write
 
 

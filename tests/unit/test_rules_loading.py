@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from core.errors import RulesError
 from core.model import Transition
 from rules import MAX_TESTS, build_engine, compile_rules, load_rules
 from rules.caps import MAX_GUARDS
+from rules.errors import RulesError
 from rules.schema import RulesFile
 from stopline.cli.rules_check import check_file
 from tests.unit.test_rules_support import SHIPPED, edited, line_of, message, shipped_text, write

@@ -23,11 +23,11 @@ from sqlalchemy.exc import ProgrammingError
 from werkzeug.test import TestResponse
 
 from core.config import Settings
-from core.errors import DatabaseUnavailable, RulesError, RulesProblem, StoplineError
+from core.errors import DatabaseUnavailable, StoplineError
 from core.model import Decision, DecisionRequest
 from core.services import ConsentService
-from ledger.gate import GateTimeout, GateUnavailable
-from rules.engine import EngineClosed, RulesEngineError
+from ledger.errors import GateTimeout, GateUnavailable
+from rules.errors import EngineClosed, RulesEngineError, RulesError, RulesProblem
 from stopline.wiring import Services, build_services
 from tests.rawsqlite import raw_sqlite
 from tests.web.helpers import bearer, post_sms, sms
