@@ -71,25 +71,34 @@ def project_modules() -> dict[str, Path]:
     return found
 
 
-def all_imports(path: Path, name: str) -> set[str]:
+def _absolute(node: ast.ImportFrom, path: Path, name: str) -> str:
+    """The module a `from ... import` reads from, relative imports resolved."""
+    if not node.level:
+        return node.module or ""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    parts = package.split(".")
+    base = parts[: len(parts) - node.level + 1]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def all_imports(path: Path, name: str, modules: dict[str, Path] | None = None) -> set[str]:
     """Every module an import statement names, top level, in functions and TYPE_CHECKING alike.
 
-    `from pkg import mod` names pkg.mod when mod is a module, else pkg (a name of its __init__).
+    With `modules`, `from pkg import mod` names pkg.mod when that is a module, else pkg (a name
+    of its __init__); without, it names both.
     """
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                module = ".".join(base + ([node.module] if node.module else []))
-            else:
-                module = node.module or ""
-            names.update(f"{module}.{alias.name}" for alias in node.names)
-            names.add(module)
+            module = _absolute(node, path, name)
+            for alias in node.names:
+                inner = f"{module}.{alias.name}"
+                if modules is None:
+                    names.update((module, inner))
+                else:
+                    names.add(inner if inner in modules else module)
     return names
 
 
@@ -101,42 +110,10 @@ def import_graph() -> dict[str, set[str]]:
     __init__'s own names back (`from pkg import name`), which is then an edge to pkg.
     """
     modules = project_modules()
-    graph: dict[str, set[str]] = {}
-    for name, path in modules.items():
-        targets: set[str] = set()
-        for imported in all_imports(path, name):
-            if imported in modules:
-                # `from pkg import mod` also lists pkg: keep pkg only for a name of its own.
-                targets.add(imported)
-        for target in list(targets):
-            if any(other.startswith(target + ".") for other in targets) and not _names_of(
-                path, name, target, modules
-            ):
-                targets.discard(target)
-        targets.discard(name)
-        graph[name] = targets
-    return graph
-
-
-def _names_of(path: Path, name: str, package: str, modules: dict[str, Path]) -> bool:
-    """True when the file imports a name (not a submodule) from `package` or imports it whole."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import) and any(a.name == package for a in node.names):
-            return True
-        if isinstance(node, ast.ImportFrom):
-            module = _absolute(node, path, name)
-            if module == package and any(f"{package}.{a.name}" not in modules for a in node.names):
-                return True
-    return False
-
-
-def _absolute(node: ast.ImportFrom, path: Path, name: str) -> str:
-    if not node.level:
-        return node.module or ""
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    base = package.split(".")[: len(package.split(".")) - node.level + 1]
-    return ".".join(base + ([node.module] if node.module else []))
+    return {
+        name: {found for found in all_imports(path, name, modules) if found in modules} - {name}
+        for name, path in modules.items()
+    }
 
 
 def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
