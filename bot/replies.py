@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from core.errors import DatabaseUnavailable, InvalidPhoneNumber, StoplineError, is_ours
+from collections.abc import Callable
+
+from core.errors import InvalidPhoneNumber, StoplineError, answer_for
 
 USAGE = {
     "/optout": (
@@ -34,22 +36,30 @@ def usage_problem(command: str, problem: StoplineError) -> str:
     if isinstance(problem, InvalidPhoneNumber):
         head = problem.detail
     else:
-        head = f"{problem.message[:1].upper()}{problem.message[1:]}."
+        head = f"{_sentence(problem.message)}."
     return f":warning: {head}\n{USAGE[command]}"
 
 
 def failure(exc: StoplineError) -> str:
     """An error after the command was acknowledged, in plain words: did anything change."""
-    if isinstance(exc, DatabaseUnavailable):
-        return (
-            ":warning: The consent ledger is unavailable right now, so nothing was changed. "
-            "Try again in a minute."
-        )
-    if is_ours(exc):
-        # The rules engine or the like failed: the agent did nothing wrong and can retry.
-        return (
-            ":warning: stopline could not do this because of a problem on its side "
-            f"({exc.message[:200]}); nothing was changed. Try again in a minute, and tell "
-            "whoever runs stopline if it keeps happening."
-        )
-    return f":warning: {exc.message[:1].upper()}{exc.message[1:]}."
+    return _FAILURE[answer_for(exc).slack](exc)
+
+
+def _sentence(message: str) -> str:
+    return f"{message[:1].upper()}{message[1:]}"
+
+
+# How core.errors.ANSWERS' Slack wordings read after a command.
+_FAILURE: dict[str, Callable[[StoplineError], str]] = {
+    "ledger_down": lambda exc: (
+        ":warning: The consent ledger is unavailable right now, so nothing was changed. "
+        "Try again in a minute."
+    ),
+    # The rules engine or the like failed: the agent did nothing wrong and can retry.
+    "ours": lambda exc: (
+        ":warning: stopline could not do this because of a problem on its side "
+        f"({exc.message[:200]}); nothing was changed. Try again in a minute, and tell "
+        "whoever runs stopline if it keeps happening."
+    ),
+    "yours": lambda exc: f":warning: {_sentence(exc.message)}.",
+}

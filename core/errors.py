@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class StoplineError(Exception):
     """Base of every error stopline reports to a user instead of a stack trace."""
@@ -100,17 +102,61 @@ class DatabaseUnavailable(ServiceFailure):
         self.kind = kind if kind in self.KINDS else "unavailable"
 
 
-# The client's mistakes: every other error (a ServiceFailure, or a subclass of StoplineError
-# that is in neither group) is taken as stopline's own failure and retried, never a lost STOP.
-CLIENT_ERRORS: tuple[type[StoplineError], ...] = (
-    InvalidPhoneNumber,
-    InvalidInput,
-    NotAllowed,
-    NotFound,
-    Conflict,
-)
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """How every door answers one kind of error: HTTP status, CLI exit code, Slack wording.
+
+    `slack` names the wording (the bot owns the words): "ledger_down" (nothing was changed,
+    try again), "ours" (a problem on stopline's side, with the message) or "yours" (the
+    message itself: the agent can fix it).
+    """
+
+    http_status: int
+    exit_code: int
+    slack: str
+
+
+_YOURS_400 = Answer(400, 1, "yours")
+# stopline's own failure: 503 tells a carrier to retry (a 4xx would be a STOP lost).
+_OURS = Answer(503, 1, "ours")
+
+# Every error's `code`, as each door answers it: the one table web, bot and the CLI read.
+# tests/unit/test_error_table.py walks every StoplineError subclass and wants its code here.
+ANSWERS: dict[str, Answer] = {
+    # The client's mistakes.
+    InvalidPhoneNumber.code: Answer(400, 2, "yours"),
+    InvalidInput.code: _YOURS_400,
+    "bad_request": _YOURS_400,  # web.errors.BadInput
+    "usage_error": _YOURS_400,  # bot.errors.UsageError
+    "not_a_carrier_delivery": _YOURS_400,  # core.carriers.NotACarrierDelivery
+    NotAllowed.code: Answer(403, 1, "yours"),
+    NotFound.code: Answer(404, 1, "yours"),
+    Conflict.code: Answer(409, 1, "yours"),
+    # Ours: nothing was done, the caller should retry.
+    StoplineError.code: _OURS,  # a subclass mapped to nothing more precise is taken as ours
+    ServiceFailure.code: _OURS,
+    DatabaseUnavailable.code: Answer(503, 1, "ledger_down"),
+    "rules_error": _OURS,  # rules.errors
+    "rules_engine_error": _OURS,
+    "engine_closed": _OURS,
+    "gate_timeout": _OURS,  # ledger.errors
+    "gate_unavailable": _OURS,
+    "upload_failed": _OURS,  # bot.errors
+    "not_migrated": _OURS,  # stopline.errors
+    "no_ledger": _OURS,  # stopline.dbfile.NoLedger
+}
+
+
+def answer_for(error: StoplineError | type[StoplineError]) -> Answer:
+    """The row of the nearest class (the error's own first) whose code is in ANSWERS."""
+    kind = error if isinstance(error, type) else type(error)
+    for cls in kind.__mro__:
+        answer = ANSWERS.get(getattr(cls, "code", ""))
+        if answer is not None:
+            return answer
+    return _OURS
 
 
 def is_ours(exc: BaseException) -> bool:
-    """True unless the error is the client's mistake (one of CLIENT_ERRORS)."""
-    return not isinstance(exc, CLIENT_ERRORS)
+    """True unless the error is the client's mistake (a 4xx in ANSWERS)."""
+    return not isinstance(exc, StoplineError) or answer_for(exc).http_status >= 500

@@ -21,6 +21,7 @@ from core.errors import (
     NotFound,
     ServiceFailure,
     StoplineError,
+    answer_for,
 )
 from ledger.dialects import DATABASE_ERRORS
 from web.request_metrics import count_failure
@@ -29,16 +30,11 @@ log = logging.getLogger(__name__)
 RETRY_AFTER = "5"  # seconds: the watchdog and the busy timeouts clear within that
 UNAVAILABLE = 503
 
-# Every kind of domain error and its status, on purpose: tests/web/test_error_mapping.py walks
-# every StoplineError subclass in the code and fails on one that is in none of these kinds.
-STATUS: tuple[tuple[type[StoplineError], int], ...] = (
-    (InvalidPhoneNumber, 400),
-    (InvalidInput, 400),
-    (NotAllowed, 403),
-    (NotFound, 404),
-    (Conflict, 409),
-    # Nothing was stored: 503 tells a carrier to retry instead of losing an opt-out.
-    (ServiceFailure, UNAVAILABLE),
+# The broad kinds of domain error and their statuses, read from core.errors.ANSWERS (the one
+# table): tests/web/test_error_mapping.py fails on a StoplineError subclass in none of them.
+STATUS: tuple[tuple[type[StoplineError], int], ...] = tuple(
+    (kind, answer_for(kind).http_status)
+    for kind in (InvalidPhoneNumber, InvalidInput, NotAllowed, NotFound, Conflict, ServiceFailure)
 )
 
 
@@ -56,11 +52,8 @@ def json_error(status: int, error: str, detail: str) -> Response:
 
 
 def status_for(exc: StoplineError) -> int:
-    """The HTTP status of a domain error; an error of a kind not in STATUS is ours (503)."""
-    for kind, status in STATUS:
-        if isinstance(exc, kind):
-            return status
-    return UNAVAILABLE
+    """The HTTP status of a domain error (core.errors.ANSWERS); one of no known kind is 503."""
+    return answer_for(exc).http_status
 
 
 def unavailable(error: str, detail: str) -> Response:

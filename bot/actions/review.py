@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App
@@ -12,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from bot.context import BotContext, agent, slack_user
 from bot.review_cards import NOT_OPT_OUT_ACTION, OPT_OUT_ACTION, decided_card, decider
 from bot.text import when
-from core.errors import Conflict, DatabaseUnavailable, NotFound, StoplineError, is_ours
+from core.errors import Conflict, StoplineError, answer_for
 from core.model import ReviewItem
 
 log = logging.getLogger(__name__)
@@ -50,20 +51,8 @@ def decide(
     except Conflict as exc:
         _too_late(ctx, body, client, respond, review_id, exc)
         return
-    except NotFound as exc:
-        _tell(respond, f":warning: {_sentence(exc.message)} Nothing was decided.")
-        return
-    except DatabaseUnavailable:
-        _tell(respond, ":warning: The ledger could not be reached, so nothing was decided. "
-              "Click again in a moment.")  # fmt: skip
-        return
     except StoplineError as exc:
-        if is_ours(exc):  # the rules engine or the like: the agent can simply click again
-            _tell(respond, f":warning: stopline could not decide this because of a problem on "
-                  f"its side ({exc.message[:200]}); nothing was decided. Click again in a "
-                  "moment.")  # fmt: skip
-        else:
-            _tell(respond, f":warning: {_sentence(exc.message)} Nothing was decided.")
+        _tell(respond, _NOT_DECIDED[answer_for(exc).slack](exc))
         return
     _update(body, client, respond, item)
 
@@ -110,6 +99,21 @@ def _update(body: dict[str, Any], client: WebClient, respond: Any, item: ReviewI
         respond(text=text, blocks=blocks, replace_original=True)
     except Exception:  # the decision is recorded; a stale card is only cosmetic
         log.exception("could not replace review card %s", item.id)
+
+
+# How core.errors.ANSWERS' Slack wordings read under a review card's button.
+_NOT_DECIDED: dict[str, Callable[[StoplineError], str]] = {
+    "ledger_down": lambda exc: (
+        ":warning: The ledger could not be reached, so nothing was decided. "
+        "Click again in a moment."
+    ),
+    # The rules engine or the like: the agent can simply click again.
+    "ours": lambda exc: (
+        ":warning: stopline could not decide this because of a problem on its side "
+        f"({exc.message[:200]}); nothing was decided. Click again in a moment."
+    ),
+    "yours": lambda exc: f":warning: {_sentence(exc.message)} Nothing was decided.",
+}
 
 
 def _tell(respond: Any, text: str) -> None:

@@ -10,7 +10,7 @@ from alembic.util import CommandError as AlembicError
 from pydantic import ValidationError
 
 from core.config import Settings
-from core.errors import DatabaseUnavailable, InvalidPhoneNumber, StoplineError
+from core.errors import DatabaseUnavailable, StoplineError, answer_for
 from core.text import first_line
 from ledger.dialects import DATABASE_ERRORS
 from rules.errors import RulesError
@@ -36,13 +36,13 @@ class StoplineGroup(click.Group):
             for problem in error.problems:
                 click.echo(f"  {problem}", err=True)
             click.echo("Fix the file, then run `stopline rules check`.", err=True)
-            sys.exit(1)
-        except InvalidPhoneNumber as error:
-            fail(error.detail, 2)
-        except DatabaseUnavailable as error:
-            fail(naming_database(ctx, error.detail))
+            sys.exit(answer_for(error).exit_code)
         except StoplineError as error:
-            fail(error.detail)
+            # The exit code is core.errors.ANSWERS' (2 for a phone number given wrongly).
+            detail = error.detail
+            if isinstance(error, DatabaseUnavailable):
+                detail = naming_database(ctx, detail)
+            fail(detail, answer_for(error).exit_code)
         except DATABASE_ERRORS as error:
             # The service maps what it expects; a bad URL or a missing driver lands here.
             fail(naming_database(ctx, f"database error: {first_line(error)}") + ". Check "
