@@ -133,3 +133,14 @@ CLIENT_ERRORS: tuple[type[StoplineError], ...] = (
 def is_ours(exc: BaseException) -> bool:
     """True unless the error is the client's mistake (one of CLIENT_ERRORS)."""
     return not isinstance(exc, CLIENT_ERRORS)
+
+
+class DuplicateMessage(StoplineError):
+    """A carrier's message already recorded: two deliveries of it raced, the first one won."""
+
+    code = "duplicate_message"
+
+    def __init__(self, carrier: str, message_id: str) -> None:
+        self.carrier = carrier
+        self.message_id = message_id
+        super().__init__(f"message {message_id[:80]} from {carrier} was already recorded")

@@ -10,6 +10,7 @@ import pytest
 
 from core.errors import RulesError, RulesProblem
 from core.services import ConsentService
+from ledger.adapter import SqlLedger
 from rules.engine import RulesEngineError
 from stopline.wiring import build_services
 from tests.bot.conftest import MakeSlack, slack_settings
@@ -27,7 +28,7 @@ def failing_slack(bot_database_url: str, fake_slack: FakeSlack) -> Iterator[obje
         settings = slack_settings(bot_database_url, fake_slack)
         services = build_services(settings)
         services = replace(
-            services, consent=ConsentService(services.database, FailingDecider(error))
+            services, consent=ConsentService(SqlLedger(services.database), FailingDecider(error))
         )
         driver = SlackDriver(create_app(settings, services), services, fake_slack)
         built.append(driver)
