@@ -18,7 +18,21 @@ FORBIDDEN_IN_CORE = {
     "rules",
     "web",
     "bot",
+    # The storage adapter's libraries and the other project packages (core/config.py's
+    # pydantic_settings stays allowed).
+    "sqlalchemy",
+    "psycopg",
+    "sqlite3",
+    "fcntl",
+    "socket",
+    "alembic",
+    "ledger",
+    "migrations",
+    "stopline",
 }
+FORBIDDEN_IN_LEDGER = {
+    "flask", "werkzeug", "slack_bolt", "slack_sdk", "durable", "rules", "web", "bot", "stopline",
+}  # fmt: skip
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -52,3 +66,8 @@ def test_only_rules_imports_durable() -> None:
 def test_the_bot_goes_through_the_service_layer(path: Path) -> None:
     # Listeners call core's services; they never touch the database, Flask or the rules.
     assert not imported_modules(path) & {"sqlalchemy", "flask", "werkzeug", "rules", "web"}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "ledger").glob("*.py")), ids=lambda p: p.name)
+def test_ledger_imports_no_door_nor_rules(path: Path) -> None:
+    assert not imported_modules(path) & FORBIDDEN_IN_LEDGER
