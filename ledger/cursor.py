@@ -21,7 +21,14 @@ from core.ports import MessageAnswer
 from core.recording import scope_state
 from ledger.db import Database
 from ledger.statements import Statement
-from ledger.tables import consent, consent_events, contacts, inbound_messages, review_items
+from ledger.tables import (
+    CONSENT_UPSERT_KEYS,
+    consent,
+    consent_events,
+    contacts,
+    inbound_messages,
+    review_items,
+)
 
 _ROW = ("scope_key", "status", "source", "actor", "since", "rule", "message_text", "keyword")
 
@@ -42,7 +49,6 @@ class ConsentRow(NamedTuple):
 MessageRow = MessageAnswer  # the stored answer to a carrier's message (core.ports names it)
 
 Rows = list[tuple[Any, ...]]
-_UPSERT_KEYS = ("status", "source", "actor", "since", "rule", "keyword", "message_text", "reason")
 
 
 def _insert_all(table: Any) -> Any:
@@ -61,7 +67,7 @@ class Statements:
         )
         upsert = upsert.on_conflict_do_update(
             index_elements=["contact", "scope_key"],
-            set_={k: upsert.excluded[k] for k in _UPSERT_KEYS},
+            set_={k: upsert.excluded[k] for k in CONSENT_UPSERT_KEYS},
         )
         created = bindparam("created_at", type_=contacts.c.created_at.type)
         new_contact = dialect_insert(contacts).values(phone=bindparam("phone"), created_at=created)

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from core.model import Action, ConsentEvent, ReviewItem, Scope, ScopeState, Source, Status
 from core.recording import facts, scope_state
-from ledger.tables import consent, consent_events, review_items
+from ledger.tables import CONSENT_UPSERT_KEYS, consent, consent_events, review_items
 
 
 def scope_rows(conn: Connection, contact: str) -> dict[str, ScopeState]:
@@ -25,9 +25,9 @@ def upsert_scopes(conn: Connection, values: Sequence[dict[str, Any]]) -> None:
     if not values:
         return
     stmt: Any = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(consent)
-    keys = ("status", "source", "actor", "since", "rule", "keyword", "message_text", "reason")
     stmt = stmt.on_conflict_do_update(
-        index_elements=["contact", "scope_key"], set_={k: stmt.excluded[k] for k in keys}
+        index_elements=["contact", "scope_key"],
+        set_={k: stmt.excluded[k] for k in CONSENT_UPSERT_KEYS},
     )
     conn.execute(stmt, list(values))
 
