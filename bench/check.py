@@ -32,6 +32,7 @@ from bench.common import Timing, heading, interleave, postgres_schema, ratio_lin
 from core.config import Settings
 from core.model import CheckResult
 from core.services import ConsentService
+from ledger.adapter import SqlLedger
 from ledger.db import Database
 from ledger.tables import consent, contacts
 from stopline.wiring import migrate
@@ -219,7 +220,7 @@ def measure(name: str, url: str, work: Workload, scratch: Path, runs: int) -> No
     heading(f"check: {len(work.phones):,} numbers vs {len(work.suppressed):,} opted out "
             f"({len(work.rows):,} ledger rows), {name}")  # fmt: skip
     database = Database(url)
-    service = ConsentService(database, decider=None)  # type: ignore[arg-type]
+    service = ConsentService(SqlLedger(database), decider=None)  # type: ignore[arg-type]
     server = Server(url, scratch)
     last: dict[str, Any] = {}
     fresh: list[list[object]] = []

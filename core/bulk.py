@@ -8,8 +8,6 @@ from itertools import islice
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, select
-
 from core.columns import PHONE_KEYS, REASON_KEYS, SENDER_KEYS, SINCE_KEYS
 from core.dates import parse_moment
 from core.errors import DatabaseUnavailable, InvalidInput, InvalidPhoneNumber
@@ -25,12 +23,9 @@ from core.model import (
 )
 from core.phone import normalize_phone, normalize_sender
 from core.planning import Context, plan
-from core.ports import Decider
-from core.recording import request_for
+from core.ports import Decider, Ledger
+from core.recording import request_for, scope_state
 from core.text import clean_name, clean_reason
-from ledger import queries as ledger
-from ledger.db import Database
-from ledger.tables import consent
 
 CHUNK = 2000
 MAX_ERRORS = 1000
@@ -68,7 +63,7 @@ def _parse_time(text: str, now: datetime) -> datetime | None:
 
 
 def import_optouts(
-    database: Database,
+    ledger: Ledger,
     decider: Decider,
     rows: Iterable[Mapping[str, str | None]],
     actor: Actor,
@@ -121,7 +116,7 @@ def import_optouts(
             seen.add(key)
             parsed.append((contact, sender, reason, since))
         try:
-            done, passed = _import_chunk(database, decider, parsed, actor, clock, planned)
+            done, passed = _import_chunk(ledger, decider, parsed, actor, clock, planned)
         except DatabaseUnavailable as exc:
             # Earlier chunks are committed; this one is not. Say so, not "nothing was stored".
             skipped, invalid, listed = before
@@ -149,7 +144,7 @@ def _sender(known: dict[str, str], raw: str, region: str) -> str:
 
 
 def _import_chunk(
-    database: Database,
+    ledger: Ledger,
     decider: Decider,
     parsed: list[tuple[str, str | None, str | None, datetime | None]],
     actor: Actor,
@@ -164,9 +159,8 @@ def _import_chunk(
     events: list[dict[str, Any]] = []
     taken = skipped = 0
     decisions: dict[DecisionRequest, Decision] = {}
-    opened = database.read() if planned is not None else database.write(contacts)
-    with opened as conn:
-        current = _rows_of(conn, contacts)
+    with ledger.import_chunk(contacts, write=planned is None) as chunk:
+        current = chunk.scope_rows_of(contacts)
         if planned is not None:
             for contact in contacts:
                 current.setdefault(contact, {}).update(planned.get(contact, {}))
@@ -194,17 +188,8 @@ def _import_chunk(
             taken += 1
         if planned is not None:
             for row in scopes:  # seen by the next chunks, as the stored rows would be
-                state = ledger.scope_state(SimpleNamespace(**row))
+                state = scope_state(SimpleNamespace(**row))
                 planned.setdefault(row["contact"], {})[row["scope_key"]] = state
             return taken, skipped
-        ledger.add_events(conn, events)
-        ledger.upsert_scopes(conn, scopes)
+        chunk.store(events, scopes)
     return taken, skipped
-
-
-def _rows_of(conn: Any, contacts: list[str]) -> dict[str, dict[str, Any]]:
-    result: dict[str, dict[str, Any]] = {}
-    query = select(consent).where(and_(consent.c.contact.in_(contacts)))
-    for row in conn.execute(query):
-        result.setdefault(row.contact, {})[row.scope_key] = ledger.scope_state(row)
-    return result

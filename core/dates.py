@@ -7,6 +7,15 @@ from datetime import UTC, datetime
 from core.errors import InvalidInput
 
 
+def check_window(since: datetime | None, until: datetime | None) -> None:
+    """Refuse a time window that nothing can be in: `until` (exclusive) not after `since`."""
+    if since is not None and until is not None and until <= since:
+        raise InvalidInput(
+            f"until ({until.isoformat()}) must be later than since ({since.isoformat()}): "
+            "the export lists opt-outs made at or after since and before until"
+        )
+
+
 def parse_moment(text: str) -> datetime:
     """A timezone-aware UTC datetime, or InvalidInput saying which forms are understood."""
     try:

@@ -144,6 +144,9 @@ ANSWERS: dict[str, Answer] = {
     "upload_failed": _OURS,  # bot.errors
     "not_migrated": _OURS,  # stopline.errors
     "no_ledger": _OURS,  # stopline.dbfile.NoLedger
+    # Caught by ConsentService (two deliveries raced); if it ever escaped, a retry gets the
+    # first answer.
+    "duplicate_message": _OURS,
 }
 
 
@@ -160,3 +163,14 @@ def answer_for(error: StoplineError | type[StoplineError]) -> Answer:
 def is_ours(exc: BaseException) -> bool:
     """True unless the error is the client's mistake (a 4xx in ANSWERS)."""
     return not isinstance(exc, StoplineError) or answer_for(exc).http_status >= 500
+
+
+class DuplicateMessage(StoplineError):
+    """A carrier's message already recorded: two deliveries of it raced, the first one won."""
+
+    code = "duplicate_message"
+
+    def __init__(self, carrier: str, message_id: str) -> None:
+        self.carrier = carrier
+        self.message_id = message_id
+        super().__init__(f"message {message_id[:80]} from {carrier} was already recorded")

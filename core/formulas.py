@@ -21,7 +21,6 @@ test that lets the common cell (a letter first) through without further work.
 from __future__ import annotations
 
 import re
-import sqlite3
 import sys
 import unicodedata
 from functools import cache
@@ -85,11 +84,6 @@ def neutralise_number(cell: str | None) -> str:
 
 
 # --- SQLite: a SQL fast path, this module's rule for the rest -------------------------------
-
-
-def register_sqlite(connection: sqlite3.Connection) -> None:
-    """Make SQLITE_FUNCTION(cell) (formula_quote) callable in the connection's SQL."""
-    connection.create_function(SQLITE_FUNCTION, 1, formula_quote, deterministic=True)
 
 
 def sqlite_quote(column: str) -> str:
@@ -201,6 +195,6 @@ def _escape(cp: int) -> str:
 
 __all__ = [
     "formula_quote", "is_blank", "is_e164", "is_trigger", "neutralise", "neutralise_number",
-    "postgres_cell", "postgres_formula_pattern", "postgres_number_cell", "register_sqlite",
-    "sqlite_number_quote", "sqlite_quote",
+    "postgres_cell", "postgres_formula_pattern", "postgres_number_cell", "sqlite_number_quote",
+    "sqlite_quote",
 ]  # fmt: skip

@@ -1,11 +1,21 @@
-"""The interfaces the core needs from the outside, implemented elsewhere (rules/, tests' fakes)."""
+"""The interfaces the core needs from outside, implemented elsewhere (rules/, ledger/, fakes)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
-from core.model import Decision, DecisionRequest, InboundMessage, Outcome
+from core.model import (
+    ConsentEvent,
+    Decision,
+    DecisionRequest,
+    InboundMessage,
+    Outcome,
+    ReviewItem,
+    ScopeState,
+)
 
 
 class TextMatch(Protocol):
@@ -91,4 +101,130 @@ class Notices(Protocol):
 
     def close(self) -> None:
         """Send what is queued (bounded wait) and stop."""
+
+
+Clock = Callable[[], datetime]
+
+
+class MessageAnswer(NamedTuple):
+    """The stored answer to a carrier's message (what a retry of it is told)."""
+
+    transition: str
+    rule: str
+    reply: str | None
+
+
+class ContactTransaction(Protocol):
+    """The reads and writes of one contact's transaction, under that contact's write lock."""
+
+    def scope_rows(self, contact: str) -> dict[str, ScopeState]:
+        """Every consent row of a contact, keyed by scope key (sender number or '*')."""
+        ...
+
+    def find_message(self, carrier: str, message_id: str) -> MessageAnswer | None:
+        """The stored answer to a carrier's message, if it was already handled."""
+        ...
+
+    def add_event(self, event: dict[str, Any]) -> int:
+        """Append one event (the log is never updated) and return its id."""
+        ...
+
+    def add_review(self, review: dict[str, Any]) -> int:
+        """Open a review item and return its id."""
+        ...
+
+    def upsert_scopes(self, scopes: Sequence[dict[str, Any]]) -> None:
+        """Insert each consent row, or replace the one already there for its scope."""
+        ...
+
+    def add_message(self, values: dict[str, Any]) -> None:
+        """Record a handled message and its answer; DuplicateMessage when it is there already."""
+        ...
+
+
+class ReviewTransaction(ContactTransaction, Protocol):
+    """A contact's transaction that also closes one of its review items."""
+
+    def close_review(self, review_id: int, decision: str, decided_by: str, at: datetime) -> bool:
+        """Close an open review item; False when someone else closed it first."""
+        ...
+
+    def get_review(self, review_id: int) -> ReviewItem | None:
+        """One review item, as this transaction sees it."""
+        ...
+
+
+class ImportChunk(Protocol):
+    """One chunk of an import: the contacts' rows read, then (unless a dry run) the writes."""
+
+    def scope_rows_of(self, contacts: Sequence[str]) -> dict[str, dict[str, ScopeState]]:
+        """The consent rows of these contacts, by contact then scope key."""
+        ...
+
+    def store(self, events: Sequence[dict[str, Any]], scopes: Sequence[dict[str, Any]]) -> None:
+        """Append the events and write the consent rows, in this chunk's transaction."""
+        ...
+
+
+class CsvChunks(Protocol):
+    """The opted-out list as CSV bytes in chunks; `rows` counts the data rows yielded so far."""
+
+    rows: int
+
+    def __iter__(self) -> Iterator[bytes]:
+        """The header's bytes, then the rows', in large chunks."""
+        ...
+
+
+class Ledger(Protocol):
+    """Where consent is stored (ledger/ implements it on SQLite and PostgreSQL)."""
+
+    def scope_rows(self, contact: str) -> dict[str, ScopeState]:
+        """Every consent row of a contact, keyed by scope key, in a read."""
+        ...
+
+    def opted_out_contacts(self, scope_keys: Iterable[str]) -> set[str]:
+        """Every contact with an opt-out in any of these scopes."""
+        ...
+
+    def events_of(self, contact: str, limit: int) -> list[ConsentEvent]:
+        """A contact's events, newest first."""
+        ...
+
+    def find_reviews(self, contact: str | None, state: str, limit: int | None) -> list[ReviewItem]:
+        """Review items by state ("open", "closed", "all"): open oldest first, then decided."""
+        ...
+
+    def get_review(self, review_id: int) -> ReviewItem | None:
+        """One review item, open or decided."""
+        ...
+
+    def ping(self) -> str:
+        """'ok' when the ledger answers, else a short description of the failure."""
+        ...
+
+    def contact(self, contact: str) -> AbstractContextManager[ContactTransaction]:
+        """One transaction holding this contact's write lock (a contact's text, a command)."""
+        ...
+
+    def deciding(self, contact: str) -> AbstractContextManager[ReviewTransaction]:
+        """One transaction holding this contact's write lock, for a review decision."""
+        ...
+
+    def import_chunk(
+        self, contacts: Sequence[str], *, write: bool
+    ) -> AbstractContextManager[ImportChunk]:
+        """A chunk's transaction: with `write`, holding these contacts' locks; else a read."""
+        ...
+
+    def export_optouts(
+        self, since: datetime | None, sender: str | None, until: datetime | None
+    ) -> Iterator[tuple[str, ...]]:
+        """The header, then one row per opted-out scope, streamed; `until` is exclusive."""
+        ...
+
+    def export_csv(
+        self, since: datetime | None, sender: str | None, until: datetime | None
+    ) -> CsvChunks:
+        """The same list as CSV bytes built by the database."""
         ...

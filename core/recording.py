@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from core.model import (
     ACCOUNT,
@@ -12,15 +12,39 @@ from core.model import (
     DecisionRequest,
     Outcome,
     Scope,
+    ScopeFacts,
     ScopeState,
     Source,
     Status,
 )
 from core.planning import Context, Plan, plan
-from ledger import queries as ledger
+from core.ports import ContactTransaction
 
-if TYPE_CHECKING:
-    from ledger.cursor import LedgerCursor
+
+def facts(rows: dict[str, ScopeState], key: str | None) -> ScopeFacts:
+    """What the rules see of one scope row (subscribed when there is none)."""
+    state = rows.get(key) if key is not None else None
+    if state is None:
+        return ScopeFacts()
+    return ScopeFacts(
+        status=state.status, opted_out_by=state.source if state.status is Status.OPTED_OUT else None
+    )
+
+
+def scope_state(row: Any) -> ScopeState:
+    """A consent row (any object with the consent table's column names) as a ScopeState."""
+    scope = Scope.ACCOUNT if row.scope_key == ACCOUNT else Scope.SENDER
+    return ScopeState(
+        scope=scope,
+        sender=None if scope is Scope.ACCOUNT else row.scope_key,
+        status=Status(row.status),
+        source=Source(row.source) if row.source else None,
+        actor=row.actor,
+        since=row.since,
+        rule=row.rule,
+        message_text=row.message_text,
+        keyword=row.keyword,
+    )
 
 
 def request_for(
@@ -35,8 +59,8 @@ def request_for(
     return DecisionRequest(
         actor=actor,
         sender=sender,
-        sender_state=ledger.facts(rows, sender),
-        account_state=ledger.facts(rows, ACCOUNT),
+        sender_state=facts(rows, sender),
+        account_state=facts(rows, ACCOUNT),
         text=text,
         command=command,
         scope=None if command is None else (Scope.SENDER if sender else Scope.ACCOUNT),
@@ -44,7 +68,7 @@ def request_for(
 
 
 def record(
-    cursor: LedgerCursor, rows: dict[str, ScopeState], decision: Decision, ctx: Context
+    cursor: ContactTransaction, rows: dict[str, ScopeState], decision: Decision, ctx: Context
 ) -> tuple[Outcome, Plan]:
     """Write what the decision means (rows, events, a review item) and say what it did."""
     steps = plan(rows, decision, ctx)

@@ -9,11 +9,9 @@ from datetime import datetime
 from core.errors import Conflict, InvalidInput, NotFound
 from core.model import Action, Actor, Decision, ReviewItem, Scope, Source, Transition
 from core.planning import Context, event
+from core.ports import Ledger
 from core.recording import record
 from core.text import clean_name
-from ledger import queries as ledger
-from ledger.cursor import LedgerCursor
-from ledger.db import Database
 
 MAX_ID = 2**62  # beyond any id the ledger hands out (and below its BIGINT's limit)
 # What a caller may ask for, and the ledger's state for each ("closed" is stored).
@@ -42,7 +40,7 @@ def check_limit(limit: int | None) -> int | None:
 
 
 def decide_review(
-    database: Database,
+    ledger: Ledger,
     rules_version: str,
     clock: Callable[[], datetime],
     review_id: int,
@@ -53,15 +51,14 @@ def decide_review(
     if not 0 < review_id < MAX_ID:
         raise NotFound(f"there is no review item {review_id}")
     actor = Actor(actor.source, clean_name(actor.name))
-    with database.read() as conn:
-        item = ledger.get_review(conn, review_id)
+    item = ledger.get_review(review_id)
     if item is None:
         raise NotFound(f"there is no review item {review_id}")
-    with database.write([item.contact]) as conn:
+    with ledger.deciding(item.contact) as cursor:
         now = clock()
         verdict = "opt_out" if opt_out else "not_opt_out"
-        if not ledger.close_review(conn, review_id, verdict, actor.name, now):
-            current = ledger.get_review(conn, review_id)
+        if not cursor.close_review(review_id, verdict, actor.name, now):
+            current = cursor.get_review(review_id)
             raise Conflict(review_id, current.decided_by if current else None)
         decision = Decision(
             transition=Transition.OPT_OUT if opt_out else Transition.NONE,
@@ -77,11 +74,10 @@ def decide_review(
             now=now, text=item.message_text,
             reason=f"review {item.id} decided by {actor.source.value} {actor.name}",
         )  # fmt: skip
-        cursor = LedgerCursor.of(database, conn)
         record(cursor, cursor.scope_rows(item.contact), decision, ctx)
         closed = event(decision, replace(ctx, source=actor.source), Action.REVIEW_CLOSED,
                        decision.scope, None, None)  # fmt: skip
         cursor.add_event(closed)
-        result = ledger.get_review(conn, review_id)
+        result = cursor.get_review(review_id)
     assert result is not None
     return result

@@ -6,11 +6,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import IntegrityError
-
 from core import bulk, reviews
 from core.carriers import id_format
-from core.errors import NotFound
+from core.dates import check_window
+from core.errors import DuplicateMessage, NotFound
 from core.model import (
     ACCOUNT,
     Actor,
@@ -29,16 +28,10 @@ from core.model import (
 )
 from core.phone import carrier_number, normalize_phone, normalize_sender
 from core.planning import Context, refusal
-from core.ports import Decider
+from core.ports import Clock, ContactTransaction, CsvChunks, Decider, Ledger, MessageAnswer
 from core.recording import consent_status, record, request_for
 from core.sendcheck import split_numbers
 from core.text import clean_name, clean_reason, clean_text
-from ledger import export
-from ledger import queries as ledger
-from ledger.cursor import LedgerCursor, MessageRow, contact_transaction
-from ledger.db import Database
-
-Clock = Callable[[], datetime]
 
 
 def utcnow() -> datetime:
@@ -50,9 +43,9 @@ class ConsentService:
     """Consent actions and questions; each action is one transaction under the contact's lock."""
 
     def __init__(
-        self, database: Database, decider: Decider, *, region: str = "US", clock: Clock = utcnow
+        self, ledger: Ledger, decider: Decider, *, region: str = "US", clock: Clock = utcnow
     ) -> None:
-        self.database = database
+        self.ledger = ledger
         self.decider = decider
         self.region = region
         self.clock = clock
@@ -73,7 +66,7 @@ class ConsentService:
         )
         try:
             return self._receive(message, contact, sender)
-        except IntegrityError:
+        except DuplicateMessage:
             # Two deliveries of one message raced past the lookup; the first one won.
             return self._receive(message, contact, sender)
 
@@ -82,7 +75,7 @@ class ConsentService:
         # costly part of a decision and needs no stored state; inside, only the facts from
         # the stored rows are decided, so a long text never holds up other STOPs.
         matched = self.decider.match(message.body)
-        with contact_transaction(self.database, contact) as cursor:
+        with self.ledger.contact(contact) as cursor:
             prior = cursor.find_message(message.carrier, message.message_id)
             if prior is not None:
                 return self._replay(cursor, prior, contact, sender)
@@ -120,7 +113,7 @@ class ConsentService:
             return outcome
 
     def _replay(
-        self, cursor: LedgerCursor, prior: MessageRow, contact: str, sender: str
+        self, cursor: ContactTransaction, prior: MessageAnswer, contact: str, sender: str
     ) -> Outcome:
         decision = Decision(
             transition=Transition(prior.transition),
@@ -153,7 +146,7 @@ class ConsentService:
         sender_key = normalize_sender(sender, self.region) if sender else None
         scope = Scope.SENDER if sender_key else Scope.ACCOUNT
         actor, reason = Actor(actor.source, clean_name(actor.name)), clean_reason(reason)
-        with contact_transaction(self.database, contact) as cursor:
+        with self.ledger.contact(contact) as cursor:
             rows = cursor.scope_rows(contact)
             request = request_for(rows, actor.source, sender_key, command=command)
             decision = self.decider.decide(request)
@@ -176,8 +169,7 @@ class ConsentService:
         """A contact's consent as seen from a sender, or from the account."""
         contact = normalize_phone(phone, self.region)
         sender_key = normalize_sender(sender, self.region) if sender else None
-        with self.database.read() as conn:
-            return consent_status(contact, sender_key, ledger.scope_rows(conn, contact))
+        return consent_status(contact, sender_key, self.ledger.scope_rows(contact))
 
     def can_send(self, phone: str, sender: str) -> bool:
         """True when no opt-out covers this sender or the whole account."""
@@ -186,15 +178,13 @@ class ConsentService:
     def check(self, sender: str, phones: Iterable[object]) -> CheckResult:
         """Split numbers into sendable, suppressed and invalid for one sender (deduplicated)."""
         sender_key = normalize_sender(sender, self.region)
-        with self.database.read() as conn:
-            blocked = ledger.opted_out_contacts(conn, (sender_key, ACCOUNT))
+        blocked = self.ledger.opted_out_contacts((sender_key, ACCOUNT))
         return split_numbers(phones, blocked, self.region)
 
     def events(self, phone: str, limit: int = 200) -> list[ConsentEvent]:
         """A contact's history, newest first."""
         contact = normalize_phone(phone, self.region)
-        with self.database.read() as conn:
-            return ledger.events_of(conn, contact, limit)
+        return self.ledger.events_of(contact, limit)
 
     def reviews(
         self, phone: str | None = None, status: str = "open", limit: int | None = None
@@ -202,13 +192,11 @@ class ConsentService:
         """Review items ("open", "decided" or "all"), for one contact or all; open ones first."""
         state, limit = reviews.ledger_state(status), reviews.check_limit(limit)
         contact = normalize_phone(phone, self.region) if phone else None
-        with self.database.read() as conn:
-            return ledger.find_reviews(conn, contact, state, limit)
+        return self.ledger.find_reviews(contact, state, limit)
 
     def review(self, review_id: int) -> ReviewItem:
         """One review item, open or decided; NotFound when there is none."""
-        with self.database.read() as conn:
-            item = ledger.get_review(conn, review_id) if 0 < review_id < reviews.MAX_ID else None
+        item = self.ledger.get_review(review_id) if 0 < review_id < reviews.MAX_ID else None
         if item is None:
             raise NotFound(f"there is no review item {review_id}")
         return item
@@ -216,7 +204,7 @@ class ConsentService:
     def decide_review(self, review_id: int, opt_out: bool, actor: Actor) -> ReviewItem:
         """Close a review item: the first agent decides; a second decision is a Conflict."""
         return reviews.decide_review(
-            self.database, self.decider.version, self.clock, review_id, opt_out, actor
+            self.ledger, self.decider.version, self.clock, review_id, opt_out, actor
         )
 
     def export_optouts(
@@ -226,19 +214,20 @@ class ConsentService:
         until: datetime | None = None,
     ) -> Iterator[tuple[str, ...]]:
         """The opted-out list as CSV rows (header first), streamed; `until` is exclusive."""
-        export.check_window(since, until)  # now, not at the first row
+        check_window(since, until)  # now, not at the first row
         sender_key = normalize_sender(sender, self.region) if sender else None
-        return export.export_optouts(self.database, since, sender_key, until)
+        return self.ledger.export_optouts(since, sender_key, until)
 
     def export_csv(
         self,
         since: datetime | None = None,
         sender: str | None = None,
         until: datetime | None = None,
-    ) -> export.CsvExport:
+    ) -> CsvChunks:
         """The same list as CSV bytes built by the database, in large chunks (a file's worth)."""
         sender_key = normalize_sender(sender, self.region) if sender else None
-        return export.CsvExport(self.database, since, sender_key, until)
+        check_window(since, until)  # refused before any query, as a clear 400
+        return self.ledger.export_csv(since, sender_key, until)
 
     def import_optouts(
         self,
@@ -249,13 +238,13 @@ class ConsentService:
     ) -> ImportSummary:
         """Load an existing opt-out list; returns how many rows were taken, skipped and invalid."""
         return bulk.import_optouts(
-            self.database, self.decider, rows, actor,
+            self.ledger, self.decider, rows, actor,
             region=self.region, clock=self.clock, progress=progress, dry_run=dry_run,
         )  # fmt: skip
 
     def health(self) -> dict[str, object]:
         """Whether the ledger answers."""
-        return {"database": self.database.ping()}
+        return {"database": self.ledger.ping()}
 
 
 __all__ = ["ConsentService", "utcnow"]

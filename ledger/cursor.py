@@ -17,10 +17,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
 from core.model import ScopeState
+from core.ports import MessageAnswer
+from core.recording import scope_state
 from ledger.db import Database
-from ledger.queries import scope_state
 from ledger.statements import Statement
-from ledger.tables import consent, consent_events, contacts, inbound_messages, review_items
+from ledger.tables import (
+    CONSENT_UPSERT_KEYS,
+    consent,
+    consent_events,
+    contacts,
+    inbound_messages,
+    review_items,
+)
 
 _ROW = ("scope_key", "status", "source", "actor", "since", "rule", "message_text", "keyword")
 
@@ -38,16 +46,9 @@ class ConsentRow(NamedTuple):
     keyword: str | None
 
 
-class MessageRow(NamedTuple):
-    """The stored answer to a carrier's message."""
-
-    transition: str
-    rule: str
-    reply: str | None
-
+MessageRow = MessageAnswer  # the stored answer to a carrier's message (core.ports names it)
 
 Rows = list[tuple[Any, ...]]
-_UPSERT_KEYS = ("status", "source", "actor", "since", "rule", "keyword", "message_text", "reason")
 
 
 def _insert_all(table: Any) -> Any:
@@ -66,7 +67,7 @@ class Statements:
         )
         upsert = upsert.on_conflict_do_update(
             index_elements=["contact", "scope_key"],
-            set_={k: upsert.excluded[k] for k in _UPSERT_KEYS},
+            set_={k: upsert.excluded[k] for k in CONSENT_UPSERT_KEYS},
         )
         created = bindparam("created_at", type_=contacts.c.created_at.type)
         new_contact = dialect_insert(contacts).values(phone=bindparam("phone"), created_at=created)
@@ -171,7 +172,9 @@ def statements(database: Database) -> Statements:
 
 
 @contextmanager
-def contact_transaction(database: Database, contact: str) -> Iterator[LedgerCursor]:
+def contact_transaction(
+    database: Database, contact: str, kind: type[LedgerCursor] = LedgerCursor
+) -> Iterator[LedgerCursor]:
     """One transaction holding this contact's write lock, on a pooled driver connection.
 
     The contact's row is made and locked and its consent rows read in one exchange with the
@@ -187,4 +190,4 @@ def contact_transaction(database: Database, contact: str) -> Iterator[LedgerCurs
         return cursor, sql.scope_rows.fetch_all(cursor, {"contact": contact})
 
     with database.raw_transaction(opening) as (_, (cursor, rows)):
-        yield LedgerCursor(cursor, sql, (contact, rows))
+        yield kind(cursor, sql, (contact, rows))

@@ -19,33 +19,24 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
-from core.errors import InvalidInput
+from core.dates import check_window
 from core.formulas import (
     neutralise,
     neutralise_number,
     postgres_cell,
     postgres_number_cell,
-    register_sqlite,
     sqlite_number_quote,
     sqlite_quote,
 )
 from core.model import ACCOUNT, Scope, Status
 from ledger.db import Database
+from ledger.formulas_sql import register_sqlite
 from ledger.tables import consent
 
 EXPORT_HEADER = (
     "phone", "scope", "sender", "opted_out_by", "actor", "at",
     "message_text", "keyword", "rule", "reason",
 )  # fmt: skip
-
-
-def check_window(since: datetime | None, until: datetime | None) -> None:
-    """Refuse a time window that nothing can be in: `until` (exclusive) not after `since`."""
-    if since is not None and until is not None and until <= since:
-        raise InvalidInput(
-            f"until ({until.isoformat()}) must be later than since ({since.isoformat()}): "
-            "the export lists opt-outs made at or after since and before until"
-        )
 
 
 def export_optouts(

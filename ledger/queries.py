@@ -9,18 +9,9 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from core.model import (
-    ACCOUNT,
-    Action,
-    ConsentEvent,
-    ReviewItem,
-    Scope,
-    ScopeFacts,
-    ScopeState,
-    Source,
-    Status,
-)
-from ledger.tables import consent, consent_events, review_items
+from core.model import Action, ConsentEvent, ReviewItem, Scope, ScopeState, Source, Status
+from core.recording import facts, scope_state
+from ledger.tables import CONSENT_UPSERT_KEYS, consent, consent_events, review_items
 
 
 def scope_rows(conn: Connection, contact: str) -> dict[str, ScopeState]:
@@ -29,40 +20,14 @@ def scope_rows(conn: Connection, contact: str) -> dict[str, ScopeState]:
     return {row.scope_key: scope_state(row) for row in rows}
 
 
-def facts(rows: dict[str, ScopeState], key: str | None) -> ScopeFacts:
-    """What the rules see of one scope row (subscribed when there is none)."""
-    state = rows.get(key) if key is not None else None
-    if state is None:
-        return ScopeFacts()
-    return ScopeFacts(
-        status=state.status, opted_out_by=state.source if state.status is Status.OPTED_OUT else None
-    )
-
-
-def scope_state(row: Any) -> ScopeState:
-    """A consent row (any object with the consent table's column names) as a ScopeState."""
-    scope = Scope.ACCOUNT if row.scope_key == ACCOUNT else Scope.SENDER
-    return ScopeState(
-        scope=scope,
-        sender=None if scope is Scope.ACCOUNT else row.scope_key,
-        status=Status(row.status),
-        source=Source(row.source) if row.source else None,
-        actor=row.actor,
-        since=row.since,
-        rule=row.rule,
-        message_text=row.message_text,
-        keyword=row.keyword,
-    )
-
-
 def upsert_scopes(conn: Connection, values: Sequence[dict[str, Any]]) -> None:
     """Write consent rows: insert each, or replace the existing row for its contact and scope."""
     if not values:
         return
     stmt: Any = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(consent)
-    keys = ("status", "source", "actor", "since", "rule", "keyword", "message_text", "reason")
     stmt = stmt.on_conflict_do_update(
-        index_elements=["contact", "scope_key"], set_={k: stmt.excluded[k] for k in keys}
+        index_elements=["contact", "scope_key"],
+        set_={k: stmt.excluded[k] for k in CONSENT_UPSERT_KEYS},
     )
     conn.execute(stmt, list(values))
 
@@ -167,3 +132,9 @@ def _review(row: Row[Any]) -> ReviewItem:
         decided_by=row.decided_by,
         decided_at=row.decided_at,
     )
+
+
+__all__ = [
+    "add_events", "close_review", "events_of", "facts", "find_reviews", "get_review",
+    "opted_out_contacts", "scope_rows", "scope_state", "upsert_scopes",
+]  # fmt: skip

@@ -142,3 +142,9 @@ seen_requests = Table(
     Column("seen_at", UTCDateTime(), nullable=False),
     Index("ix_seen_requests_seen_at", "seen_at"),
 )
+
+# The columns an upsert of a consent row replaces (the key, contact and scope_key, stays):
+# one list for the SQLAlchemy path (ledger.queries) and the raw-cursor path (ledger.cursor).
+CONSENT_UPSERT_KEYS = (
+    "status", "source", "actor", "since", "rule", "keyword", "message_text", "reason",
+)  # fmt: skip

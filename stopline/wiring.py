@@ -13,6 +13,7 @@ from alembic.config import Config
 from core.config import Settings
 from core.services import ConsentService
 from core.text import first_line
+from ledger.adapter import SqlLedger
 from ledger.db import Database
 from stopline.errors import NotMigrated
 
@@ -55,7 +56,7 @@ def build_services(settings: Settings) -> Services:
 
     holder = RulesHolder(settings.rules_path, interval=settings.rules_reload_interval)
     database = build_database(settings)
-    consent = ConsentService(database, holder, region=settings.default_region)
+    consent = ConsentService(SqlLedger(database), holder, region=settings.default_region)
     return Services(settings=settings, database=database, rules=holder, consent=consent)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.services import ConsentService
+from ledger.adapter import SqlLedger
 from rules.errors import RulesEngineError, RulesError, RulesProblem
 from stopline.wiring import build_services, wire_app
 from tests.bot.conftest import MakeSlack, slack_settings
@@ -25,7 +26,7 @@ def failing_slack(bot_database_url: str, fake_slack: FakeSlack) -> Iterator[obje
         settings = slack_settings(bot_database_url, fake_slack)
         services = build_services(settings)
         services = replace(
-            services, consent=ConsentService(services.database, FailingDecider(error))
+            services, consent=ConsentService(SqlLedger(services.database), FailingDecider(error))
         )
         driver = SlackDriver(wire_app(settings, services), services, fake_slack)
         built.append(driver)

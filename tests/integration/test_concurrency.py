@@ -13,6 +13,7 @@ from sqlalchemy import text
 from core.errors import Conflict
 from core.model import Action, Actor, InboundMessage, Source, Status
 from core.services import ConsentService
+from ledger.adapter import SqlLedger
 from ledger.db import Database
 from tests.fakes import TextDecider
 
@@ -36,7 +37,7 @@ def message(sid: str, contact: str, body: str) -> InboundMessage:
 
 
 def test_a_race_of_stop_and_start_loses_no_update(database: Database) -> None:
-    service = ConsentService(database, TextDecider())
+    service = ConsentService(SqlLedger(database), TextDecider())
     rng = random.Random(7)
     plan = [(f"SM{i:032}", rng.choice(CONTACTS), rng.choice(["STOP", "START"])) for i in range(240)]
     chunks = [plan[i::8] for i in range(8)]
@@ -63,7 +64,7 @@ def test_a_race_of_stop_and_start_loses_no_update(database: Database) -> None:
 
 
 def test_concurrent_deliveries_of_one_message_are_recorded_once(database: Database) -> None:
-    service = ConsentService(database, TextDecider())
+    service = ConsentService(SqlLedger(database), TextDecider())
     outcomes = run_threads(
         8, lambda i: service.receive_message(message("SM" + "5a" * 16, CONTACTS[0], "STOP"))
     )
@@ -74,7 +75,7 @@ def test_concurrent_deliveries_of_one_message_are_recorded_once(database: Databa
 
 
 def test_two_agents_deciding_one_review_make_one_decision(database: Database) -> None:
-    service = ConsentService(database, TextDecider())
+    service = ConsentService(SqlLedger(database), TextDecider())
     outcome = service.receive_message(message("SM" + "7e" * 16, CONTACTS[0], "pls remove me"))
     assert outcome.review_id is not None
 
@@ -92,7 +93,7 @@ def test_two_agents_deciding_one_review_make_one_decision(database: Database) ->
 
 
 def test_concurrent_agent_opt_outs_of_the_account_record_one_change(database: Database) -> None:
-    service = ConsentService(database, TextDecider())
+    service = ConsentService(SqlLedger(database), TextDecider())
     outcomes = run_threads(
         6, lambda i: service.opt_out(CONTACTS[1], None, Actor(Source.AGENT, f"U{i}"))
     )

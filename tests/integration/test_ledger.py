@@ -18,6 +18,7 @@ from core.errors import (
 )
 from core.model import Action, Actor, InboundMessage, Scope, Source, Status
 from core.services import ConsentService
+from ledger.adapter import SqlLedger
 from ledger.db import Database
 from tests.fakes import FixedClock, TextDecider
 
@@ -38,7 +39,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def service(database: Database, clock: FixedClock) -> ConsentService:
-    return ConsentService(database, TextDecider(), clock=clock)
+    return ConsentService(SqlLedger(database), TextDecider(), clock=clock)
 
 
 def text_in(service: ConsentService, body: str, contact: str = CONTACT, sender: str = SENDER,
@@ -233,7 +234,7 @@ def test_bad_phone_numbers_are_refused_with_an_example(service: ConsentService) 
 
 def test_a_database_that_is_down_is_reported_as_unavailable() -> None:
     down = Database("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1")
-    service = ConsentService(down, TextDecider())
+    service = ConsentService(SqlLedger(down), TextDecider())
     with pytest.raises(DatabaseUnavailable):
         text_in(service, "STOP")
     assert down.ping() != "ok"

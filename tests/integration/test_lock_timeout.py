@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 from core.errors import DatabaseUnavailable
 from core.model import Actor, InboundMessage, Source
 from core.services import ConsentService
+from ledger.adapter import SqlLedger
 from ledger.db import Database
 from tests.fakes import TextDecider
 
@@ -22,7 +23,7 @@ def test_a_held_lock_ends_in_database_unavailable(
     database_url: str, databases: Callable[..., Database]
 ) -> None:
     database = databases(database_url, busy_timeout_ms=1000)
-    service = ConsentService(database, TextDecider())
+    service = ConsentService(SqlLedger(database), TextDecider())
     service.opt_out(CONTACT, None, Actor(Source.AGENT, "U1"))  # the contact's row exists
     sid = "SM" + "1" * 32
     message = InboundMessage("twilio", sid, CONTACT, "+12065550199", "STOP", datetime.now(UTC))

@@ -12,6 +12,7 @@ import pytest
 
 from core.model import Action, InboundMessage, Status
 from core.services import ConsentService
+from ledger.adapter import SqlLedger
 from ledger.db import Database
 from rules import RulesHolder
 from tests.conftest import RULES
@@ -24,7 +25,7 @@ SENDER = "+12065550199"
 def service(database_url: str) -> Iterator[ConsentService]:
     database = Database(database_url)
     holder = RulesHolder(RULES)
-    yield ConsentService(database, holder)
+    yield ConsentService(SqlLedger(database), holder)
     holder.close()
     database.dispose()
 

@@ -22,6 +22,7 @@ from core.config import Settings
 from core.errors import DatabaseUnavailable
 from core.model import InboundMessage, Status
 from core.services import ConsentService
+from ledger.adapter import SqlLedger
 from ledger.db import Database
 from ledger.tables import contacts
 from stopline.wiring import migrate
@@ -86,7 +87,7 @@ def stored_contacts(database: Database) -> int:
 def test_dead_pooled_connections_are_replaced_without_an_error(
     database: Database, pg_schema_url: str, dead: int
 ) -> None:
-    service = ConsentService(database, TextDecider())
+    service = ConsentService(SqlLedger(database), TextDecider())
     stop_from(service, "+12065550100")
     pids = pooled_pids(database, dead)
     terminate(pg_schema_url, pids)
@@ -117,7 +118,7 @@ def test_a_commit_the_server_turned_into_a_rollback_is_not_a_success(
 
 
 def test_the_connection_goes_back_to_the_pool_as_it_came(database: Database) -> None:
-    service = ConsentService(database, TextDecider())
+    service = ConsentService(SqlLedger(database), TextDecider())
     stop_from(service, "+12065550103")
     with (
         pytest.raises(psycopg.errors.DivisionByZero),

@@ -6,6 +6,7 @@ import pytest
 
 from core.model import Actor, Source
 from core.services import ConsentService
+from ledger.adapter import SqlLedger
 from ledger.db import Database
 from tests.fakes import FixedClock, TextDecider
 
@@ -25,7 +26,7 @@ NEAR_MISSES = [
 
 @pytest.fixture
 def service(database: Database) -> ConsentService:
-    return ConsentService(database, TextDecider(), clock=FixedClock())
+    return ConsentService(SqlLedger(database), TextDecider(), clock=FixedClock())
 
 
 @pytest.mark.parametrize(("phone", "why"), NEAR_MISSES, ids=[why for _, why in NEAR_MISSES])

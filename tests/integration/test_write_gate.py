@@ -17,6 +17,7 @@ from core.config import Settings
 from core.errors import DatabaseUnavailable
 from core.model import Actor, Source
 from core.services import ConsentService
+from ledger.adapter import SqlLedger
 from ledger.db import Database
 from rules import RulesHolder
 from stopline.wiring import migrate
@@ -32,7 +33,7 @@ def _settings(path: Path) -> Settings:
 def _opt_out_many(db_path: str, first: int, count: int) -> None:
     holder = RulesHolder(RULES, interval=0)
     database = Database(f"sqlite:///{db_path}")
-    service = ConsentService(database, holder)
+    service = ConsentService(SqlLedger(database), holder)
     try:
         for i in range(first, first + count):
             service.opt_out(f"+1206555{i:04d}", None, AGENT)
@@ -77,7 +78,7 @@ def test_a_writer_held_up_past_the_busy_timeout_gets_database_unavailable(
     db_path = tmp_path / "held.db"
     migrate(_settings(db_path))
     database = databases(f"sqlite:///{db_path}", busy_timeout_ms=300)
-    service = ConsentService(database, RulesHolder(RULES, interval=0))
+    service = ConsentService(SqlLedger(database), RulesHolder(RULES, interval=0))
     # Another process's writer in the middle of its transaction: it holds the gate's file lock.
     holder = os.open(f"{db_path}-writelock", os.O_RDWR | os.O_CREAT)
     child = os.fork()

@@ -30,6 +30,7 @@ from sqlalchemy import create_engine, select
 from core.config import Settings
 from core.model import InboundMessage
 from core.services import ConsentService
+from ledger.adapter import SqlLedger
 from ledger.db import Database
 from ledger.tables import consent, consent_events, inbound_messages, review_items
 from rules import RulesHolder
@@ -366,7 +367,7 @@ def replay(texts: Iterable[Text], url: str, rules: Path) -> dict[str, str | None
     migrate(Settings(database_url=url, _env_file=None))  # type: ignore[call-arg]
     database = Database(url, synchronous="OFF")  # scratch: speed over durability
     holder = RulesHolder(rules)
-    service = ConsentService(database, holder)
+    service = ConsentService(SqlLedger(database), holder)
     replies: dict[str, str | None] = {}
     try:
         for text in texts:

@@ -28,6 +28,7 @@ from bench.rules_files import largest_rules, worst_texts
 from core.config import Settings
 from core.model import Actor, InboundMessage, Source, Transition
 from core.services import ConsentService
+from ledger.adapter import SqlLedger
 from ledger.db import Database
 from rules import RulesHolder, caps, load_rules
 from rules.compile import CompiledRules
@@ -594,7 +595,7 @@ def test_the_text_is_matched_before_the_contacts_write_transaction(database_url:
     holder = RulesHolder(ROOT_RULES, backend="python")
     probe = LockProbe(holder, contact)
     database = Database(database_url, busy_timeout_ms=1000)
-    service = ConsentService(database, probe)
+    service = ConsentService(SqlLedger(database), probe)
     probe.service = service
     message_in = InboundMessage("twilio", "SM" + "c" * 32, contact, "+12065550199",
                                 "please STOP", datetime.now(UTC))  # fmt: skip

@@ -18,7 +18,21 @@ FORBIDDEN_IN_CORE = {
     "rules",
     "web",
     "bot",
+    # The storage adapter's libraries and the other project packages (core/config.py's
+    # pydantic_settings stays allowed).
+    "sqlalchemy",
+    "psycopg",
+    "sqlite3",
+    "fcntl",
+    "socket",
+    "alembic",
+    "ledger",
+    "migrations",
+    "stopline",
 }
+FORBIDDEN_IN_LEDGER = {
+    "flask", "werkzeug", "slack_bolt", "slack_sdk", "durable", "rules", "web", "bot", "stopline",
+}  # fmt: skip
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -32,7 +46,19 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "core").glob("*.py")), ids=lambda p: p.name)
+# core/config.py still normalises the database URL with ledger.dburl (SQLAlchemy's URL
+# parser), imported inside a validator: known, left to the helper moving settings out.
+_CONFIG_GAP = pytest.mark.xfail(strict=True, reason="core/config.py imports ledger.dburl")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(p, marks=_CONFIG_GAP) if p.name == "config.py" else p
+        for p in sorted((ROOT / "core").glob("*.py"))
+    ],
+    ids=lambda p: p.name,
+)
 def test_core_imports_no_framework(path: Path) -> None:
     assert not imported_modules(path) & FORBIDDEN_IN_CORE
 
@@ -182,3 +208,8 @@ def test_the_graph_sees_imports_inside_functions_and_type_checking() -> None:
     assert {"stopline.wiring", "stopline.cli.common"} <= graph["stopline.server.serve"]
     # web.context names web.metrics under TYPE_CHECKING only.
     assert "web.metrics" in graph["web.context"]
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "ledger").glob("*.py")), ids=lambda p: p.name)
+def test_ledger_imports_no_door_nor_rules(path: Path) -> None:
+    assert not imported_modules(path) & FORBIDDEN_IN_LEDGER

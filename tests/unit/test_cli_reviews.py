@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 from core.config import Settings
 from core.model import Actor, InboundMessage, Source
 from core.services import ConsentService
+from ledger.adapter import SqlLedger
 from stopline.cli.main import main
 from stopline.wiring import Services, build_services
 from tests.unit.test_cli import CONTACT, RULES, SENDER, Invoke, no_traceback
@@ -63,7 +64,7 @@ def text_in(services: Services, body: str, contact: str = CONTACT, at: datetime 
     """A contact's text, as the Twilio hook records it (at a given time)."""
     consent = services.consent
     if at is not None:
-        consent = ConsentService(services.database, services.rules, clock=lambda: at)
+        consent = ConsentService(SqlLedger(services.database), services.rules, clock=lambda: at)
     message_id = f"SM{next(_sids):032x}"
     consent.receive_message(
         InboundMessage("twilio", message_id, contact, SENDER, body, at or datetime.now(UTC))

@@ -26,6 +26,7 @@ from core.config import Settings
 from core.errors import DatabaseUnavailable, StoplineError
 from core.model import Decision, DecisionRequest
 from core.services import ConsentService
+from ledger.adapter import SqlLedger
 from ledger.errors import GateTimeout, GateUnavailable
 from rules.errors import EngineClosed, RulesEngineError, RulesError, RulesProblem
 from stopline.wiring import Services, build_services
@@ -77,7 +78,7 @@ def failing(settings: Settings, services: Services) -> Failing:
     """create_app over the real ledger with a Decider raising a given error."""
 
     def make(error: BaseException) -> FlaskClient:
-        consent = ConsentService(services.database, FailingDecider(error))
+        consent = ConsentService(SqlLedger(services.database), FailingDecider(error))
         return create_app(settings, replace(services, consent=consent)).test_client()
 
     return make

@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from core.config import Settings
 from core.services import ConsentService
+from ledger.adapter import SqlLedger
 from ledger.db import Database
 from stopline.wiring import Services, build_services
 from tests.web.helpers import CONTACT, bearer, messages, post_sms, sms
@@ -37,7 +38,7 @@ def test_healthz_reports_database_rules_and_configuration(
 def _broken_services(settings: Settings, services: Services, tmp_path: Path) -> Services:
     # A real ledger that cannot be opened: the directory does not exist.
     database = Database(f"sqlite:///{tmp_path / 'missing' / 'ledger.db'}")
-    consent = ConsentService(database, services.rules, region=settings.default_region)
+    consent = ConsentService(SqlLedger(database), services.rules, region=settings.default_region)
     return Services(settings=settings, database=database, rules=services.rules, consent=consent)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from core.config import Settings
 from core.errors import DatabaseUnavailable
 from core.services import ConsentService
+from ledger.adapter import SqlLedger
 from ledger.db import Database
 from ledger.dberrors import kind_of as _kind
 from stopline.wiring import Services
@@ -119,7 +120,7 @@ def test_a_streamed_export_is_timed_until_its_end(settings: Settings, services: 
 
 def _unreachable(settings: Settings, services: Services, tmp_path: Path) -> Services:
     database = Database(f"sqlite:///{tmp_path / 'missing' / 'ledger.db'}")
-    consent = ConsentService(database, services.rules, region=settings.default_region)
+    consent = ConsentService(SqlLedger(database), services.rules, region=settings.default_region)
     return Services(settings=settings, database=database, rules=services.rules, consent=consent)
 
 
@@ -145,7 +146,7 @@ def test_a_contact_locked_too_long_counts_as_busy_or_timeout(
     settings: Settings, database_url: str, services: Services, databases: Callable[..., Database]
 ) -> None:
     database = databases(database_url, busy_timeout_ms=500)
-    consent = ConsentService(database, services.rules, region=settings.default_region)
+    consent = ConsentService(SqlLedger(database), services.rules, region=settings.default_region)
     slow = Services(settings=settings, database=database, rules=services.rules, consent=consent)
     client = create_app(settings, slow).test_client()
     assert post_sms(client, sms("HELP")).status_code == 200  # the contact's row exists

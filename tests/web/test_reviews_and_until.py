@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from core.model import InboundMessage
 from core.services import ConsentService
+from ledger.adapter import SqlLedger
 from stopline.wiring import Services
 from tests.web.helpers import BUSINESS, CONTACT, bearer, new_sid, post_sms, sms
 
@@ -82,7 +83,7 @@ MARCH = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def _stop_at(services: Services, contact: str, at: datetime) -> None:
-    consent = ConsentService(services.database, services.rules, clock=lambda: at)
+    consent = ConsentService(SqlLedger(services.database), services.rules, clock=lambda: at)
     consent.receive_message(InboundMessage("twilio", new_sid(), contact, BUSINESS, "STOP", at))
 
 

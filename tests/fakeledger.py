@@ -1,0 +1,166 @@
+"""A hand-written in-memory Ledger (the port of core/ports.py), for service tests without SQL."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+from core.errors import DuplicateMessage
+from core.model import Action, ConsentEvent, ReviewItem, Scope, ScopeState, Source, Status
+from core.ports import MessageAnswer
+from core.recording import scope_state
+
+EVENT_COLUMNS = (
+    "at", "contact", "sender", "scope", "action", "previous_status", "new_status", "source",
+    "actor", "message_text", "keyword", "rule", "rules_version", "carrier",
+    "carrier_message_id", "reason", "contact_received", "sender_received",
+)  # fmt: skip
+
+
+class FakeLedger:
+    """Consent rows, events, reviews and messages in dicts; one transaction at a time."""
+
+    def __init__(self) -> None:
+        self.consent: dict[tuple[str, str], dict[str, Any]] = {}
+        self.events: list[dict[str, Any]] = []
+        self.reviews: list[dict[str, Any]] = []
+        self.messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self._lock = threading.RLock()
+
+    # --- reads ---------------------------------------------------------------------------
+    def scope_rows(self, contact: str) -> dict[str, ScopeState]:
+        """Every consent row of a contact, keyed by scope key."""
+        with self._lock:
+            return {
+                key: scope_state(SimpleNamespace(**row))
+                for (who, key), row in self.consent.items()
+                if who == contact
+            }
+
+    def opted_out_contacts(self, scope_keys: Iterable[str]) -> set[str]:
+        """Every contact with an opt-out in any of these scopes."""
+        keys = set(scope_keys)
+        with self._lock:
+            return {
+                who
+                for (who, key), row in self.consent.items()
+                if key in keys and row["status"] == Status.OPTED_OUT.value
+            }
+
+    def events_of(self, contact: str, limit: int) -> list[ConsentEvent]:
+        """A contact's events, newest first."""
+        with self._lock:
+            mine = [e for e in reversed(self.events) if e["contact"] == contact][:limit]
+        return [_event(e) for e in mine]
+
+    def find_reviews(self, contact: str | None, state: str, limit: int | None) -> list[ReviewItem]:
+        """Open items oldest first, then decided ones, the latest decision first."""
+        with self._lock:
+            found = [
+                r
+                for r in self.reviews
+                if (state == "all" or r["status"] == state)
+                and (contact is None or r["contact"] == contact)
+            ]
+        opened = [r for r in found if r["decided_at"] is None]
+        decided = sorted(
+            (r for r in found if r["decided_at"] is not None),
+            key=lambda r: (-r["decided_at"].timestamp(), r["id"]),
+        )
+        return [ReviewItem(**r) for r in (opened + decided)[:limit]]
+
+    def get_review(self, review_id: int) -> ReviewItem | None:
+        """One review item."""
+        with self._lock:
+            found = [r for r in self.reviews if r["id"] == review_id]
+        return ReviewItem(**found[0]) if found else None
+
+    def ping(self) -> str:
+        """Always 'ok'."""
+        return "ok"
+
+    # --- transactions ----------------------------------------------------------------------
+    @contextmanager
+    def contact(self, contact: str) -> Iterator[FakeLedger]:
+        """A transaction: every write is undone when the block raises."""
+        with self._lock:
+            saved = copy.deepcopy((self.consent, self.events, self.reviews, self.messages))
+            try:
+                yield self
+            except BaseException:
+                self.consent, self.events, self.reviews, self.messages = saved
+                raise
+
+    deciding = contact
+
+    @contextmanager
+    def import_chunk(self, contacts: Sequence[str], *, write: bool) -> Iterator[FakeLedger]:
+        """A chunk's transaction (a read when not `write`)."""
+        with self.contact(contacts[0] if contacts else ""):
+            yield self
+
+    def scope_rows_of(self, contacts: Sequence[str]) -> dict[str, dict[str, ScopeState]]:
+        """The consent rows of these contacts, by contact then scope key."""
+        return {c: rows for c in contacts if (rows := self.scope_rows(c))}
+
+    def store(self, events: Sequence[dict[str, Any]], scopes: Sequence[dict[str, Any]]) -> None:
+        """Append the events and write the consent rows."""
+        for event in events:
+            self.add_event(event)
+        self.upsert_scopes(scopes)
+
+    def find_message(self, carrier: str, message_id: str) -> MessageAnswer | None:
+        """The stored answer to a carrier's message."""
+        row = self.messages.get((carrier, message_id))
+        return MessageAnswer(row["transition"], row["rule"], row["reply"]) if row else None
+
+    def add_event(self, event: dict[str, Any]) -> int:
+        """Append one event; its id is its place in the log."""
+        self.events.append({"id": len(self.events) + 1, **{c: event.get(c) for c in EVENT_COLUMNS}})
+        return len(self.events)
+
+    def add_review(self, review: dict[str, Any]) -> int:
+        """Open a review item."""
+        names = ("contact", "sender", "message_text", "phrase", "opened_at", "deadline")
+        row = {"id": len(self.reviews) + 1, **{n: review.get(n) for n in names}}
+        row.update(status="open", decision=None, decided_by=None, decided_at=None)
+        self.reviews.append(row)
+        return int(row["id"])
+
+    def upsert_scopes(self, scopes: Sequence[dict[str, Any]]) -> None:
+        """Insert or replace each consent row."""
+        for scope in scopes:
+            self.consent[(scope["contact"], scope["scope_key"])] = dict(scope)
+
+    def add_message(self, values: dict[str, Any]) -> None:
+        """Record a handled message; DuplicateMessage when it is there already."""
+        key = (values["carrier"], values["message_id"])
+        if key in self.messages:
+            raise DuplicateMessage(*key)
+        self.messages[key] = dict(values)
+
+    def close_review(self, review_id: int, decision: str, decided_by: str, at: datetime) -> bool:
+        """Close an open item; False when it was closed first."""
+        for row in self.reviews:
+            if row["id"] == review_id and row["status"] == "open":
+                row.update(status="closed", decision=decision, decided_by=decided_by, decided_at=at)
+                return True
+        return False
+
+
+def _event(row: dict[str, Any]) -> ConsentEvent:
+    values = dict(row)
+    for key in ("previous_status", "new_status"):
+        values[key] = Status(row[key]) if row[key] else None
+    values.update(
+        scope=Scope(row["scope"]), action=Action(row["action"]), source=Source(row["source"])
+    )
+    return ConsentEvent(**values)
+
+
+__all__ = ["FakeLedger"]
