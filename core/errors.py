@@ -165,8 +165,12 @@ def is_ours(exc: BaseException) -> bool:
     return not isinstance(exc, StoplineError) or answer_for(exc).http_status >= 500
 
 
-class DuplicateMessage(StoplineError):
-    """A carrier's message already recorded: two deliveries of it raced, the first one won."""
+class DuplicateMessage(ServiceFailure):
+    """A carrier's message already recorded: two deliveries of it raced, the first one won.
+
+    The service catches it and answers from the first delivery's record; one that escapes
+    is a 503 (ours), so the carrier's retry finds that record, never a 4xx that loses a STOP.
+    """
 
     code = "duplicate_message"
 
