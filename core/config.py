@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from core.dburl import normalize_database_url
+
 
 class Settings(BaseSettings):
     """Every setting stopline reads. Only entry points (CLI, create_app) build one."""
@@ -79,8 +81,6 @@ class Settings(BaseSettings):
     @classmethod
     def _database_url(cls, value: str) -> str:
         # Here, so every command, the server and the migrations see the same, usable URL.
-        from ledger.dburl import normalize_database_url
-
         return normalize_database_url(value)
 
     @field_validator("default_region")

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from ledger.dburl import normalize_database_url
+from core.dburl import normalize_database_url
 
 
 def _database_errors() -> tuple[type[Exception], ...]:

@@ -46,19 +46,7 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-# core/config.py still normalises the database URL with ledger.dburl (SQLAlchemy's URL
-# parser), imported inside a validator: known, left to the helper moving settings out.
-_CONFIG_GAP = pytest.mark.xfail(strict=True, reason="core/config.py imports ledger.dburl")
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(p, marks=_CONFIG_GAP) if p.name == "config.py" else p
-        for p in sorted((ROOT / "core").glob("*.py"))
-    ],
-    ids=lambda p: p.name,
-)
+@pytest.mark.parametrize("path", sorted((ROOT / "core").glob("*.py")), ids=lambda p: p.name)
 def test_core_imports_no_framework(path: Path) -> None:
     assert not imported_modules(path) & FORBIDDEN_IN_CORE
 

@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from core.config import Settings
-from ledger.dburl import BadDatabaseUrl, display_url, normalize_database_url
+from core.dburl import BadDatabaseUrl, normalize_database_url
+from ledger.dburl import display_url
 from stopline.cli.main import main
 from stopline.dbfile import empty_relative_warning
 from stopline.wiring import build_database, migrate
