@@ -243,11 +243,8 @@ def measure(name: str, url: str, work: Workload, scratch: Path, runs: int) -> No
     try:
         # Warm up both: the fast path's regexes are compiled on first use, once per process.
         service.check(SENDER, work.phones[:1000])
-        server.request(
-            "POST",
-            "/v1/consent/check",
-            json.dumps({"sender": SENDER, "phones": work.phones[:1000]}).encode(),
-        )
+        server.request("POST", "/v1/consent/check", json.dumps(
+            {"sender": SENDER, "phones": work.phones[:1000]}).encode())
         idle, _ = server.worker_memory_mb()
         subjects: dict[str, Callable[[], object]] = {
             "floor": floor, "service": check, "HTTP": over_http
@@ -275,12 +272,10 @@ def measure(name: str, url: str, work: Workload, scratch: Path, runs: int) -> No
     # (each ~4× its JSON text); the growth over the JSON body is shown too.
     copies = (peak - idle) / parsed_mb
     verdict = "met" if copies <= MEMORY_COPIES else "MISSED"
-    print(
-        f"  worker memory: idle {idle:.0f} MB, peak {peak:.0f} MB, growth {peak - idle:.0f} MB "
-        f"= {copies:.1f}× the input as Python objects ({parsed_mb:.0f} MB), "
-        f"{(peak - idle) / body_mb:.1f}× its {body_mb:.1f} MB of JSON  "
-        f"(target ≤ {MEMORY_COPIES}× the input: {verdict})"
-    )
+    print(f"  worker memory: idle {idle:.0f} MB, peak {peak:.0f} MB, growth {peak - idle:.0f} MB "
+          f"= {copies:.1f}× the input as Python objects ({parsed_mb:.0f} MB), "
+          f"{(peak - idle) / body_mb:.1f}× its {body_mb:.1f} MB of JSON  "
+          f"(target ≤ {MEMORY_COPIES}× the input: {verdict})")
     formatted(service, work, max(2, runs // 2))
     database.dispose()
 

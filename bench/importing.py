@@ -150,13 +150,8 @@ def child(command: list[str], env: dict[str, str], cwd: Path) -> Child:
     """Run a command to its end through the launcher and measure it; raise when it fails."""
     out, err, usage = cwd / "stdout.txt", cwd / "stderr.txt", cwd / "rusage.txt"
     with out.open("wb") as stdout, err.open("wb") as stderr:
-        code = subprocess.call(
-            [sys.executable, "-S", "-c", LAUNCHER, str(usage), *command],
-            env=env,
-            cwd=cwd,
-            stdout=stdout,
-            stderr=stderr,
-        )
+        code = subprocess.call([sys.executable, "-S", "-c", LAUNCHER, str(usage), *command],
+                               env=env, cwd=cwd, stdout=stdout, stderr=stderr)
     if code != 0:
         tail = err.read_text(errors="replace")[-2000:]
         raise RuntimeError(f"{' '.join(command[-3:])} exited {code}:\n{tail}")
@@ -260,22 +255,13 @@ def postgres_round(runs: Runs, file: Path, cwd: Path) -> None:
         import_twice(runs, "PostgreSQL", pg[0], file, cwd)
         if shutil.which("psql"):
             url = make_url(POSTGRES_URL)
-            dsn = (
-                f"host={url.host} port={url.port or 5432} user={url.username} "
-                f"dbname={url.database} options=-csearch_path={schema}"
-            )
+            dsn = (f"host={url.host} port={url.port or 5432} user={url.username} "
+                   f"dbname={url.database} options=-csearch_path={schema}")
             env = {**os.environ, "PGPASSWORD": url.password or ""}
-            command = [
-                "psql",
-                "-q",
-                "-v",
-                "ON_ERROR_STOP=1",
-                dsn,
-                "-c",
-                "CREATE TABLE raw (phone text, sender text, opted_out_at text, reason text)",
-                "-c",
-                f"\\copy raw FROM '{file}' WITH (FORMAT csv, HEADER true)",
-            ]
+            command = ["psql", "-q", "-v", "ON_ERROR_STOP=1", dsn,
+                       "-c", "CREATE TABLE raw (phone text, sender text, opted_out_at text, "
+                       "reason text)",
+                       "-c", f"\\copy raw FROM '{file}' WITH (FORMAT csv, HEADER true)"]
             done = child(command, env, cwd)
             runs.add("psql \\copy", done.seconds, done)
 
@@ -297,9 +283,8 @@ def postgres_reason() -> str | None:
 
 def report(runs: Runs, rows: int, expected: Expected) -> None:
     """Rows/s, CPU and peak RSS per subject, the import's counts, and ratios to the baselines."""
-    print(
-        f"  {'':<28} {'wall':>8}  {'rows/s':>9}  {'CPU s':>7}  {'rows/CPU s':>10}  {'peak RSS':>8}"
-    )
+    print(f"  {'':<28} {'wall':>8}  {'rows/s':>9}  {'CPU s':>7}  {'rows/CPU s':>10}  "
+          f"{'peak RSS':>8}")
     for name in runs.times:
         timing = runs.timing(name)
         cpu, per_cpu, rss = f"{'':7}", f"{'':10}", f"{'':8}"
@@ -307,10 +292,8 @@ def report(runs: Runs, rows: int, expected: Expected) -> None:
             seconds = statistics.median(runs.cpu[name])
             cpu, per_cpu = f"{seconds:7.2f}", f"{rows / seconds:>10,.0f}"
             rss = f"{runs.rss[name]:5.0f} MB"
-        print(
-            f"  {name:<28} {timing.median:7.2f}s  {rows / timing.median:>9,.0f}  {cpu}  "
-            f"{per_cpu}  {rss}  ({timing.spread()}, {len(timing.runs)} runs)"
-        )
+        print(f"  {name:<28} {timing.median:7.2f}s  {rows / timing.median:>9,.0f}  {cpu}  "
+              f"{per_cpu}  {rss}  ({timing.spread()}, {len(timing.runs)} runs)")
     wrong = []
     for name, counts in runs.counts.items():
         want = expected.reimport if name.endswith("re-import") else expected.first
@@ -326,11 +309,8 @@ def report(runs: Runs, rows: int, expected: Expected) -> None:
              ("PostgreSQL re-import", "psql \\copy")]  # fmt: skip
     for subject, baseline in pairs:
         if subject in runs.times and baseline in runs.times:
-            print(
-                ratio_line(
-                    f"{subject} vs {baseline}", runs.timing(subject), runs.timing(baseline), None
-                )
-            )
+            print(ratio_line(f"{subject} vs {baseline}", runs.timing(subject),
+                             runs.timing(baseline), None))
     if wrong:
         raise AssertionError(f"{', '.join(wrong)}: counts differ from what the file holds")
 
@@ -358,8 +338,6 @@ def run(quick: bool) -> None:
     report(runs, rows, expected)
     if pg_reason is not None:
         print(f"  PostgreSQL skipped: {pg_reason}")
-    print(
-        "  (baselines load the same file into a bare table: no phone parsing, rules, "
-        "indexes or events;\n   CPU s is the child's own user+sys time: steadier than wall "
-        "time on a busy machine,\n   but without the PostgreSQL server's share)"
-    )
+    print("  (baselines load the same file into a bare table: no phone parsing, rules, "
+          "indexes or events;\n   CPU s is the child's own user+sys time: steadier than wall "
+          "time on a busy machine,\n   but without the PostgreSQL server's share)")

@@ -201,14 +201,9 @@ def measure(
         subject = timings[f"{engine.backend} decide"]
         print(ratio_line(f"{engine.backend} vs dict", subject, baseline, None))
     if len(engines) == 2:
-        print(
-            ratio_line(
-                "durable vs python", timings["durable decide"], timings["python decide"], None
-            )
-        )
-    print(
-        "  (dict: normalize + get = rules.normalize(body) and one dict.get on the compiled "
-        "keyword table;\n   decide = text matching + facts + engine + Decision with reply)"
-    )
+        print(ratio_line("durable vs python", timings["durable decide"], timings["python decide"],
+                         None))
+    print("  (dict: normalize + get = rules.normalize(body) and one dict.get on the compiled "
+          "keyword table;\n   decide = text matching + facts + engine + Decision with reply)")
     breakdown(compiled, engines, requests, runs)
     by_family(compiled, labelled, runs)

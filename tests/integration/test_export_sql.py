@@ -149,10 +149,8 @@ def test_until_is_exclusive_and_a_date_is_its_midnight(database: Database) -> No
         for i, moment in enumerate([march - timedelta(microseconds=1), march,
                                     march + timedelta(days=1)])
     ])  # fmt: skip
-    for until, expected in [
-        (march, ["+12065550100"]),
-        (march + timedelta(microseconds=1), ["+12065550100", "+12065550101"]),
-    ]:
+    for until, expected in [(march, ["+12065550100"]),
+                            (march + timedelta(microseconds=1), ["+12065550100", "+12065550101"])]:
         lines = b"".join(CsvExport(database, None, None, until)).decode().splitlines()[1:]
         assert [line.split(",")[0] for line in lines] == expected
 

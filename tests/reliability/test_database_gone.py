@@ -144,33 +144,14 @@ def ledger(url: str) -> tuple[set[str], Counter[str], Counter[str]]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            stored = set(
-                conn.execute(
-                    select(consent.c.contact).where(
-                        consent.c.scope_key == SENDER, consent.c.status == "opted_out"
-                    )
-                ).scalars()
-            )
-            messages = Counter(
-                {
-                    sid: n
-                    for sid, n in conn.execute(
-                        select(inbound_messages.c.message_id, func.count()).group_by(
-                            inbound_messages.c.message_id
-                        )
-                    )
-                }
-            )
-            events = Counter(
-                {
-                    sid: n
-                    for sid, n in conn.execute(
-                        select(consent_events.c.carrier_message_id, func.count()).group_by(
-                            consent_events.c.carrier_message_id
-                        )
-                    )
-                }
-            )
+            stored = set(conn.execute(select(consent.c.contact).where(
+                consent.c.scope_key == SENDER, consent.c.status == "opted_out")).scalars())
+            messages = Counter({sid: n for sid, n in conn.execute(select(
+                inbound_messages.c.message_id, func.count()).group_by(
+                inbound_messages.c.message_id))})
+            events = Counter({sid: n for sid, n in conn.execute(select(
+                consent_events.c.carrier_message_id, func.count()).group_by(
+                consent_events.c.carrier_message_id))})
     finally:
         engine.dispose()
     return stored, messages, events  # fmt: skip

@@ -88,7 +88,9 @@ def test_any_review_or_export_query_is_200_or_a_clear_400(
                    st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=30)
                    .map(lambda text: "/" + text.replace("?", "").replace("#", "").lstrip("/"))),
 )  # fmt: skip
-def test_no_method_or_path_grows_the_metrics_labels(hostile: Drill, method: str, path: str) -> None:
+def test_no_method_or_path_grows_the_metrics_labels(
+    hostile: Drill, method: str, path: str
+) -> None:
     checked(hostile.client.open(path, method=method, headers=bearer()))
     text = hostile.client.get("/metrics").get_data(as_text=True)
     routes = {rule.rule for rule in hostile.client.application.url_map.iter_rules()}
@@ -106,8 +108,8 @@ def test_a_contacts_text_is_printed_on_one_harmless_line(text: str) -> None:
     shown = one_line(text)
     assert len(shown) <= 162  # the cut, and its quotes
     for char in shown:
-        assert unicodedata.category(char) not in ("Cc", "Cf", "Zl", "Zp", "Co", "Cn", "Cs"), repr(
-            char
+        assert unicodedata.category(char) not in ("Cc", "Cf", "Zl", "Zp", "Co", "Cn", "Cs"), (
+            repr(char)
         )
 
 

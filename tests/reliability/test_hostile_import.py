@@ -207,7 +207,8 @@ def test_a_quote_left_open_stops_and_keeps_the_rows_before(
 
 def test_a_bad_byte_inside_a_quoted_row_stops_at_the_rows_first_line(ledger: Ledger) -> None:
     content = (
-        b'phone,reason\n+12065550000,a\n+12065550001,"two\nlines d\xe9j\xe0"\n+12065550002,b\n'
+        b'phone,reason\n+12065550000,a\n+12065550001,"two\nlines d\xe9j\xe0"\n'
+        b"+12065550002,b\n"
     )
     result, summary = ledger.load(content)
     assert result.exit_code == 1
@@ -217,7 +218,8 @@ def test_a_bad_byte_inside_a_quoted_row_stops_at_the_rows_first_line(ledger: Led
 
 def test_a_stray_quote_that_swallows_rows_is_refused_not_stored(ledger: Ledger) -> None:
     content = (
-        b'phone,reason\n+12065550000,"oops\n+12065550001,x\n+12065550002,"fine"\n+12065550003,y\n'
+        b'phone,reason\n+12065550000,"oops\n+12065550001,x\n+12065550002,"fine"\n'
+        b"+12065550003,y\n"
     )
     result, summary = ledger.load(content)
     assert result.exit_code == 0
@@ -275,12 +277,7 @@ def test_json_summary_names_every_refusal(ledger: Ledger) -> None:
         (b"\n\n\n", "is empty"),
     ],
     ids=[
-        "empty",
-        "no phone column",
-        "huge header",
-        "bad byte in the header",
-        "UTF-16",
-        "xlsx",
+        "empty", "no phone column", "huge header", "bad byte in the header", "UTF-16", "xlsx",
         "only blank lines",
     ],
 )

@@ -47,20 +47,10 @@ def engine(compiled: CompiledRules) -> Iterator[de.DurableEngine]:
 
 
 def _facts(**over: str) -> dict[str, str]:
-    base = {
-        "_e": "1",
-        "kind": "message",
-        "actor": "contact",
-        "command": "none",
-        "intent": "none",
-        "guard": "",
-        "scope": "sender",
-        "row_status": "subscribed",
-        "row_by": "none",
-        "reachable": "yes",
-        "sender_status": "subscribed",
-        "account_status": "subscribed",
-    }
+    base = {"_e": "1", "kind": "message", "actor": "contact", "command": "none",
+            "intent": "none", "guard": "", "scope": "sender", "row_status": "subscribed",
+            "row_by": "none", "reachable": "yes", "sender_status": "subscribed",
+            "account_status": "subscribed"}
     return {**base, **over}
 
 
@@ -69,9 +59,8 @@ def _rss() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def test_one_fixed_session_id_for_every_event(
-    engine: de.DurableEngine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_one_fixed_session_id_for_every_event(engine: de.DurableEngine,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
     # each new session costs ~86 KB and the 1,025th raises MemoryError, then segfaults
     seen: set[str] = set()
     post = engine._session.host.post
@@ -126,9 +115,8 @@ def test_an_exception_in_an_action_is_an_error_not_a_default(
     assert engine.decide(message("STOP")).transition is Transition.OPT_OUT
 
 
-def test_no_decision_recorded_is_an_error(
-    engine: de.DurableEngine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_no_decision_recorded_is_an_error(engine: de.DurableEngine,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine._session, "record", lambda index: None)
     with pytest.raises(RulesEngineError, match="0 decision"):
         engine.decide(message("HELP"))
@@ -138,10 +126,8 @@ def test_a_ruleset_above_the_cap_is_refused_before_registration(
     compiled: CompiledRules,
 ) -> None:
     # registration of > ~512 equality tests loops forever in durable's C code
-    many = tuple(
-        Rule(f"r{i}", i + 1, (("a", str(i)), ("b", "x")), Transition.NONE)
-        for i in range(MAX_TESTS // 2 + 1)
-    )
+    many = tuple(Rule(f"r{i}", i + 1, (("a", str(i)), ("b", "x")), Transition.NONE)
+                 for i in range(MAX_TESTS // 2 + 1))
     big = dataclasses.replace(compiled, rules=many)
     assert big.test_count > MAX_TESTS
     with pytest.raises(RulesEngineError, match="safe cap"):
@@ -151,24 +137,14 @@ def test_a_ruleset_above_the_cap_is_refused_before_registration(
 
 def test_text_never_reaches_durable(compiled: CompiledRules) -> None:
     definition = de.ruleset_definition(compiled.rules, lambda i: lambda c: None)
-    text = repr({k: {kk: vv for kk, vv in v.items() if kk != "run"} for k, v in definition.items()})
+    text = repr({k: {kk: vv for kk, vv in v.items() if kk != "run"}
+                 for k, v in definition.items()})
     assert "$mt" not in text and "$imt" not in text
     for rule in compiled.rules:
         assert all(len(value) < 40 for _, value in rule.when)
         assert {field for field, _ in rule.when} <= {
-            "_e",
-            "kind",
-            "actor",
-            "command",
-            "intent",
-            "guard",
-            "scope",
-            "row_status",
-            "row_by",
-            "reachable",
-            "sender_status",
-            "account_status",
-        }
+            "_e", "kind", "actor", "command", "intent", "guard", "scope", "row_status",
+            "row_by", "reachable", "sender_status", "account_status"}
 
 
 def test_durables_own_matching_misses_what_python_catches() -> None:
@@ -182,14 +158,10 @@ def test_durables_own_matching_misses_what_python_catches() -> None:
         fired.append("miss")
 
     host = de.QuietHost()
-    host.register_rulesets(
-        {
-            "probe": {
-                "a": {"all": [{"m": {"$imt": {"body": "désabonner"}}}], "pri": 1, "run": hit},
-                "z": {"all": [{"m": {"_e": "1"}}], "pri": 2, "run": miss},
-            }
-        }
-    )
+    host.register_rulesets({"probe": {
+        "a": {"all": [{"m": {"$imt": {"body": "désabonner"}}}], "pri": 1, "run": hit},
+        "z": {"all": [{"m": {"_e": "1"}}], "pri": 2, "run": miss},
+    }})
     for body in ("désabonner", "DÉSABONNER"):
         host.post("probe", {"sid": de.SESSION, "_e": "1", "body": body})
     de._free(host.get_ruleset("probe"))
@@ -223,13 +195,8 @@ def test_many_threads_get_every_decision_right(compiled: CompiledRules) -> None:
     engine = de.DurableEngine(compiled)
     oracle = PythonEngine(compiled)
     requests = [
-        message("STOP"),
-        message("STOP", out("contact")),
-        message("START", out("contact")),
-        message("HELP"),
-        message("remove me"),
-        message("hello"),
-        message("STOP ALL"),
+        message("STOP"), message("STOP", out("contact")), message("START", out("contact")),
+        message("HELP"), message("remove me"), message("hello"), message("STOP ALL"),
         command(Command.OPT_IN, Source.AGENT, out("contact")),
         command(Command.OPT_IN, Source.API, out("agent")),
         command(Command.OPT_OUT, Source.IMPORT),

@@ -53,75 +53,37 @@ def test_random_facts_fire_the_same_rule(durable: RulesEngine, facts: dict[str, 
     assert durable.evaluate(facts) == ORACLE.evaluate(facts)
 
 
-WORDS = [
-    "STOP",
-    "stop all",
-    "START",
-    "yes",
-    "HELP",
-    "ARRÊT",
-    "alto",
-    "please",
-    "thanks",
-    "remove me",
-    "stpo",
-    "Liked",
-    "“Reply STOP”",
-    "can",
-    "we",
-    "by",
-    "tomorrow",
-    "UNSUB",
-    "opt-out",
-    "🛑",
-    "!",
-    "?",
-    ".",
-    ",",
-    "\n",
-    "wrong number",
-    "Aide",
-    "désabonner",
-]
+WORDS = ["STOP", "stop all", "START", "yes", "HELP", "ARRÊT", "alto", "please", "thanks",
+         "remove me", "stpo", "Liked", "“Reply STOP”", "can", "we", "by", "tomorrow", "UNSUB",
+         "opt-out", "🛑", "!", "?", ".", ",", "\n", "wrong number", "Aide", "désabonner"]
 texts = st.lists(st.sampled_from(WORDS), max_size=6).map(" ".join) | st.text(max_size=40)
 rows = st.builds(
     lambda status, by: ScopeFacts(Status(status), Source(by) if status == "opted_out" else None),
-    st.sampled_from(["subscribed", "opted_out"]),
-    st.sampled_from(list(Source)),
+    st.sampled_from(["subscribed", "opted_out"]), st.sampled_from(list(Source)),
 )
 senders = st.sampled_from([None, "+12065550199", "12345"])
 messages = st.builds(
     lambda sender, s, a, text: DecisionRequest(Source.CONTACT, sender, s, a, text=text),
-    senders,
-    rows,
-    rows,
-    texts,
+    senders, rows, rows, texts,
 )
 commands = st.builds(
     lambda actor, sender, s, a, what, scope: DecisionRequest(
-        actor, sender, s, a, command=what, scope=scope
-    ),
-    st.sampled_from(list(Source)),
-    senders,
-    rows,
-    rows,
-    st.sampled_from(list(Command)),
+        actor, sender, s, a, command=what, scope=scope),
+    st.sampled_from(list(Source)), senders, rows, rows, st.sampled_from(list(Command)),
     st.sampled_from(list(Scope)),
 )
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[SCOPED])
 @given(request=messages | commands)
-def test_random_requests_get_the_same_decision(
-    durable: RulesEngine, request: DecisionRequest
-) -> None:
+def test_random_requests_get_the_same_decision(durable: RulesEngine,
+                                               request: DecisionRequest) -> None:
     assert durable.decide(request) == ORACLE.decide(request)
 
 
 @settings(max_examples=300, deadline=None)
 @given(text=st.text(max_size=200))
 def test_no_text_breaks_the_decision(text: str) -> None:
-    decision = ORACLE.decide(
-        DecisionRequest(Source.CONTACT, "+12065550199", ScopeFacts(), ScopeFacts(), text=text)
-    )
+    decision = ORACLE.decide(DecisionRequest(Source.CONTACT, "+12065550199", ScopeFacts(),
+                                             ScopeFacts(), text=text))
     assert decision.rules_version == COMPILED.version
