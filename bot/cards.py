@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.text import actor_text, escape, number, quote, when
-from core.model import ConsentEvent, ConsentStatus, ScopeState, Source, Status
+from core.model import ConsentStatus, ScopeState, Source, Status
 from core.phone import national_format
+from core.records import ConsentEvent
 from core.text import RESUBSCRIBE_WORDS
 
 Block = dict[str, Any]

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.context import slack_user
 from bot.text import escape, number, quote, when
-from core.model import ReviewItem
+from core.records import ReviewItem
 
 OPT_OUT_ACTION = "review_opt_out"
 NOT_OPT_OUT_ACTION = "review_not_opt_out"

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from itertools import islice
-from types import SimpleNamespace
-from typing import Any
 
 from core.columns import PHONE_KEYS, REASON_KEYS, SENDER_KEYS, SINCE_KEYS
 from core.dates import parse_moment
@@ -19,12 +17,14 @@ from core.model import (
     DecisionRequest,
     ImportSummary,
     Scope,
+    ScopeState,
     Transition,
 )
 from core.phone import normalize_phone, normalize_sender
 from core.planning import Context, plan
 from core.ports import Decider, Ledger
 from core.recording import request_for, scope_state
+from core.records import ConsentWrite, EventRecord
 from core.text import clean_name, clean_reason
 
 CHUNK = 2000
@@ -86,7 +86,7 @@ def import_optouts(
     senders: dict[str, str] = {}  # a list names few senders: each is parsed once
     numbered = _numbered(rows)
     # A dry run keeps what it would have stored, so later chunks see it as a real run would.
-    planned: dict[str, dict[str, Any]] | None = {} if dry_run else None
+    planned: dict[str, dict[str, ScopeState]] | None = {} if dry_run else None
     while chunk := list(islice(numbered, CHUNK)):
         before = (skipped, invalid, len(errors))  # what the chunk adds counts once it is stored
         parsed: list[tuple[str, str | None, str | None, datetime | None]] = []
@@ -149,14 +149,14 @@ def _import_chunk(
     parsed: list[tuple[str, str | None, str | None, datetime | None]],
     actor: Actor,
     clock: Callable[[], datetime],
-    planned: dict[str, dict[str, Any]] | None = None,
+    planned: dict[str, dict[str, ScopeState]] | None = None,
 ) -> tuple[int, int]:
     """Decide and store one chunk; with `planned` (a dry run) only decide, in a read."""
     if not parsed:
         return 0, 0
     contacts = sorted({p[0] for p in parsed})
-    scopes: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
+    scopes: list[ConsentWrite] = []
+    events: list[EventRecord] = []
     taken = skipped = 0
     decisions: dict[DecisionRequest, Decision] = {}
     with ledger.import_chunk(contacts, write=planned is None) as chunk:
@@ -182,14 +182,13 @@ def _import_chunk(
             )
             steps = plan(rows, decision, ctx)
             for scope_row in steps.scopes:
-                scope_row["since"] = since or now
+                scope_row.since = since or now
             scopes.extend(steps.scopes)
             events.extend(steps.events)
             taken += 1
         if planned is not None:
             for row in scopes:  # seen by the next chunks, as the stored rows would be
-                state = scope_state(SimpleNamespace(**row))
-                planned.setdefault(row["contact"], {})[row["scope_key"]] = state
+                planned.setdefault(row.contact, {})[row.scope_key] = scope_state(row)
             return taken, skipped
         chunk.store(events, scopes)
     return taken, skipped

@@ -151,31 +151,6 @@ class ConsentStatus:
 
 
 @dataclass(frozen=True, slots=True)
-class ConsentEvent:
-    """One line of the append-only ledger."""
-
-    id: int
-    at: datetime
-    contact: str
-    sender: str | None
-    scope: Scope
-    action: Action
-    previous_status: Status | None
-    new_status: Status | None
-    source: Source
-    actor: str
-    message_text: str | None
-    keyword: str | None
-    rule: str | None
-    rules_version: str | None
-    carrier: str | None
-    carrier_message_id: str | None
-    reason: str | None
-    contact_received: str | None = None  # the numbers as a carrier wrote them
-    sender_received: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Outcome:
     """What an action did: the decision, whether state changed, and what to answer."""
 
@@ -186,23 +161,6 @@ class Outcome:
     event_id: int | None = None
     review_id: int | None = None
     duplicate: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class ReviewItem:
-    """A possible opt-out in plain words, waiting for an agent's decision before its deadline."""
-
-    id: int
-    contact: str
-    sender: str | None
-    message_text: str
-    phrase: str | None
-    opened_at: datetime
-    deadline: datetime
-    status: str
-    decision: str | None = None
-    decided_by: str | None = None
-    decided_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
 
 from core.calendar import add_business_days
 from core.errors import NotAllowed
 from core.model import ACCOUNT, Action, Decision, Scope, ScopeState, Source, Status, Transition
+from core.records import ConsentWrite, EventRecord, ReviewRecord
 from core.text import CONTACT_ONLY
 
 
@@ -34,9 +34,9 @@ class Context:
 class Plan:
     """What to write for one decision: consent rows, events, and a review item to open."""
 
-    scopes: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    review: dict[str, Any] | None = None
+    scopes: list[ConsentWrite] = field(default_factory=list)
+    events: list[EventRecord] = field(default_factory=list)
+    review: ReviewRecord | None = None
     refused: str | None = None
 
     @property
@@ -59,17 +59,16 @@ def plan(rows: dict[str, ScopeState], decision: Decision, ctx: Context) -> Plan:
                 return _refuse(decision, ctx, CONTACT_ONLY)
             _set(result, rows, key, Status.SUBSCRIBED, decision, ctx)
     elif decision.transition is Transition.REVIEW:
-        result.review = {
-            "contact": ctx.contact,
-            "sender": ctx.sender,
-            "message_text": ctx.text or "",
-            "phrase": decision.keyword,
-            "opened_at": ctx.now,
-            "deadline": add_business_days(ctx.now),
-            "status": "open",
-            "carrier": ctx.carrier,
-            "carrier_message_id": ctx.carrier_message_id,
-        }
+        result.review = ReviewRecord(
+            contact=ctx.contact,
+            sender=ctx.sender,
+            message_text=ctx.text or "",
+            phrase=decision.keyword,
+            opened_at=ctx.now,
+            deadline=add_business_days(ctx.now),
+            carrier=ctx.carrier,
+            carrier_message_id=ctx.carrier_message_id,
+        )
         result.events.append(event(decision, ctx, Action.REVIEW_OPENED, decision.scope, None, None))
     elif decision.transition is Transition.REFUSE:
         return _refuse(decision, ctx, decision.reason or "refused by the rules")
@@ -102,18 +101,18 @@ def _set(
 ) -> None:
     previous = rows[key].status if key in rows else Status.SUBSCRIBED
     result.scopes.append(
-        {
-            "contact": ctx.contact,
-            "scope_key": key,
-            "status": status.value,
-            "source": ctx.source.value,
-            "actor": ctx.actor,
-            "since": ctx.now,
-            "rule": decision.rule,
-            "keyword": decision.keyword,
-            "message_text": ctx.text,
-            "reason": ctx.reason,
-        }
+        ConsentWrite(
+            contact=ctx.contact,
+            scope_key=key,
+            status=status,
+            source=ctx.source,
+            actor=ctx.actor,
+            since=ctx.now,
+            rule=decision.rule,
+            keyword=decision.keyword,
+            message_text=ctx.text,
+            reason=ctx.reason,
+        )
     )
     scope = Scope.ACCOUNT if key == ACCOUNT else Scope.SENDER
     action = Action.OPT_OUT if status is Status.OPTED_OUT else Action.OPT_IN
@@ -121,8 +120,9 @@ def _set(
 
 
 def _refuse(decision: Decision, ctx: Context, why: str) -> Plan:
-    refused = event(decision, ctx, Action.REFUSED, decision.scope, None, None)
-    refused["reason"] = why if not ctx.reason else f"{why} (request: {ctx.reason})"
+    reason = why if not ctx.reason else f"{why} (request: {ctx.reason})"
+    asked = replace(ctx, reason=reason)
+    refused = event(decision, asked, Action.REFUSED, decision.scope, None, None)
     return Plan(events=[refused], refused=why)
 
 
@@ -133,28 +133,28 @@ def event(
     scope: Scope,
     previous: Status | None,
     new: Status | None,
-) -> dict[str, Any]:
-    """One event of the log, as the columns of consent_events."""
-    return {
-        "at": ctx.now,
-        "contact": ctx.contact,
-        "sender": ctx.sender,
-        "scope": scope.value,
-        "action": action.value,
-        "previous_status": previous.value if previous else None,
-        "new_status": new.value if new else None,
-        "source": ctx.source.value,
-        "actor": ctx.actor,
-        "message_text": ctx.text,
-        "keyword": decision.keyword,
-        "rule": decision.rule,
-        "rules_version": decision.rules_version,
-        "carrier": ctx.carrier,
-        "carrier_message_id": ctx.carrier_message_id,
-        "reason": ctx.reason,
-        "contact_received": ctx.contact_received,
-        "sender_received": ctx.sender_received,
-    }
+) -> EventRecord:
+    """One event of the log, as it is to be appended."""
+    return EventRecord(
+        at=ctx.now,
+        contact=ctx.contact,
+        sender=ctx.sender,
+        scope=scope,
+        action=action,
+        previous_status=previous,
+        new_status=new,
+        source=ctx.source,
+        actor=ctx.actor,
+        message_text=ctx.text,
+        keyword=decision.keyword,
+        rule=decision.rule,
+        rules_version=decision.rules_version,
+        carrier=ctx.carrier,
+        carrier_message_id=ctx.carrier_message_id,
+        reason=ctx.reason,
+        contact_received=ctx.contact_received,
+        sender_received=ctx.sender_received,
+    )
 
 
 def refusal(plan_: Plan) -> NotAllowed | None:

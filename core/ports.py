@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
-from core.model import (
+from core.model import Decision, DecisionRequest, InboundMessage, Outcome, ScopeState
+from core.records import (
     ConsentEvent,
-    Decision,
-    DecisionRequest,
-    InboundMessage,
-    Outcome,
+    ConsentWrite,
+    EventRecord,
+    MessageRecord,
     ReviewItem,
-    ScopeState,
+    ReviewRecord,
 )
 
 
@@ -125,19 +125,19 @@ class ContactTransaction(Protocol):
         """The stored answer to a carrier's message, if it was already handled."""
         ...
 
-    def add_event(self, event: dict[str, Any]) -> int:
+    def add_event(self, event: EventRecord) -> int:
         """Append one event (the log is never updated) and return its id."""
         ...
 
-    def add_review(self, review: dict[str, Any]) -> int:
+    def add_review(self, review: ReviewRecord) -> int:
         """Open a review item and return its id."""
         ...
 
-    def upsert_scopes(self, scopes: Sequence[dict[str, Any]]) -> None:
+    def upsert_scopes(self, scopes: Sequence[ConsentWrite]) -> None:
         """Insert each consent row, or replace the one already there for its scope."""
         ...
 
-    def add_message(self, values: dict[str, Any]) -> None:
+    def add_message(self, message: MessageRecord) -> None:
         """Record a handled message and its answer; DuplicateMessage when it is there already."""
         ...
 
@@ -161,7 +161,7 @@ class ImportChunk(Protocol):
         """The consent rows of these contacts, by contact then scope key."""
         ...
 
-    def store(self, events: Sequence[dict[str, Any]], scopes: Sequence[dict[str, Any]]) -> None:
+    def store(self, events: Sequence[EventRecord], scopes: Sequence[ConsentWrite]) -> None:
         """Append the events and write the consent rows, in this chunk's transaction."""
         ...
 

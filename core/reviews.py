@@ -7,10 +7,11 @@ from dataclasses import replace
 from datetime import datetime
 
 from core.errors import Conflict, InvalidInput, NotFound
-from core.model import Action, Actor, Decision, ReviewItem, Scope, Source, Transition
+from core.model import Action, Actor, Decision, Scope, Source, Transition
 from core.planning import Context, event
 from core.ports import Ledger
 from core.recording import record
+from core.records import ReviewItem
 from core.text import clean_name
 
 MAX_ID = 2**62  # beyond any id the ledger hands out (and below its BIGINT's limit)

@@ -15,13 +15,11 @@ from core.model import (
     Actor,
     CheckResult,
     Command,
-    ConsentEvent,
     ConsentStatus,
     Decision,
     ImportSummary,
     InboundMessage,
     Outcome,
-    ReviewItem,
     Scope,
     Source,
     Transition,
@@ -30,6 +28,7 @@ from core.phone import carrier_number, normalize_phone, normalize_sender
 from core.planning import Context, refusal
 from core.ports import Clock, ContactTransaction, CsvChunks, Decider, Ledger, MessageAnswer
 from core.recording import consent_status, record, request_for
+from core.records import ConsentEvent, MessageRecord, ReviewItem
 from core.sendcheck import split_numbers
 from core.text import clean_name, clean_reason, clean_text
 
@@ -96,19 +95,19 @@ class ConsentService:
             )
             outcome, _ = record(cursor, rows, decision, ctx)
             cursor.add_message(
-                {
-                    "carrier": message.carrier,
-                    "message_id": message.message_id,
-                    "contact": contact,
-                    "sender": sender,
-                    "contact_received": message.contact,
-                    "sender_received": message.sender,
-                    "body": message.body,
-                    "received_at": message.received_at,
-                    "transition": decision.transition.value,
-                    "rule": decision.rule,
-                    "reply": outcome.reply,
-                },
+                MessageRecord(
+                    carrier=message.carrier,
+                    message_id=message.message_id,
+                    contact=contact,
+                    sender=sender,
+                    contact_received=message.contact,
+                    sender_received=message.sender,
+                    body=message.body,
+                    received_at=message.received_at,
+                    transition=decision.transition,
+                    rule=decision.rule,
+                    reply=outcome.reply,
+                )
             )
             return outcome
 

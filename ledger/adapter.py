@@ -5,18 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from core.errors import DuplicateMessage
-from core.model import ConsentEvent, ReviewItem, ScopeState
+from core.model import ScopeState
 from core.recording import scope_state
+from core.records import ConsentEvent, ConsentWrite, EventRecord, MessageRecord, ReviewItem
 from ledger import export
 from ledger import queries as sql
 from ledger.cursor import LedgerCursor, contact_transaction
 from ledger.db import Database
+from ledger.rows import rows
 from ledger.tables import consent
 
 
@@ -25,10 +26,10 @@ class _Tracked(LedgerCursor):
 
     message: tuple[str, str] | None = None
 
-    def add_message(self, values: dict[str, Any]) -> None:
+    def add_message(self, message: MessageRecord) -> None:
         """Record a handled message and its answer."""
-        self.message = (str(values.get("carrier")), str(values.get("message_id")))
-        super().add_message(values)
+        self.message = (message.carrier, message.message_id)
+        super().add_message(message)
 
 
 class _Deciding(_Tracked):
@@ -62,10 +63,10 @@ class _Chunk:
             result.setdefault(row.contact, {})[row.scope_key] = scope_state(row)
         return result
 
-    def store(self, events: Sequence[dict[str, Any]], scopes: Sequence[dict[str, Any]]) -> None:
+    def store(self, events: Sequence[EventRecord], scopes: Sequence[ConsentWrite]) -> None:
         """Append the events and write the consent rows."""
-        sql.add_events(self.conn, events)
-        sql.upsert_scopes(self.conn, scopes)
+        sql.add_events(self.conn, rows(events))
+        sql.upsert_scopes(self.conn, rows(scopes))
 
 
 class SqlLedger:

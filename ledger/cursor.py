@@ -19,7 +19,9 @@ from sqlalchemy.engine import Dialect
 from core.model import ScopeState
 from core.ports import MessageAnswer
 from core.recording import scope_state
+from core.records import ConsentWrite, EventRecord, MessageRecord, ReviewRecord
 from ledger.db import Database
+from ledger.rows import review_row, row
 from ledger.statements import Statement
 from ledger.tables import (
     CONSENT_UPSERT_KEYS,
@@ -133,30 +135,28 @@ class LedgerCursor:
         )
         return MessageRow(*found) if found is not None else None
 
-    def add_event(self, event: dict[str, Any]) -> int:
+    def add_event(self, event: EventRecord) -> int:
         """Append one event (the log is never updated) and return its id."""
         self._read_ahead = None
-        values = {c.name: event.get(c.name) for c in consent_events.columns if c.name != "id"}
+        values = row(event)
         return int(self.sql.add_event.fetch_all(self.cursor, values)[0][0])
 
-    def add_review(self, review: dict[str, Any]) -> int:
+    def add_review(self, review: ReviewRecord) -> int:
         """Open a review item and return its id."""
         self._read_ahead = None
-        values = {c.name: review.get(c.name) for c in review_items.columns if c.name != "id"}
+        values = review_row(review)
         return int(self.sql.add_review.fetch_all(self.cursor, values)[0][0])
 
-    def upsert_scopes(self, scopes: Sequence[dict[str, Any]]) -> None:
+    def upsert_scopes(self, scopes: Sequence[ConsentWrite]) -> None:
         """Insert each consent row, or replace the one already there for its scope."""
         self._read_ahead = None
-        names = [c.name for c in consent.columns]
         for scope in scopes:
-            self.sql.upsert_scope.run(self.cursor, {n: scope.get(n) for n in names})
+            self.sql.upsert_scope.run(self.cursor, row(scope))
 
-    def add_message(self, values: dict[str, Any]) -> None:
+    def add_message(self, message: MessageRecord) -> None:
         """Record a handled message and the answer given, for idempotent retries."""
         self._read_ahead = None
-        row = {c.name: values.get(c.name) for c in inbound_messages.columns if c.name != "id"}
-        self.sql.add_message.run(self.cursor, row)
+        self.sql.add_message.run(self.cursor, row(message))
 
 
 _compiled: dict[tuple[str, str], Statements] = {}

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from core.model import Action, ConsentEvent, ReviewItem, Scope, ScopeState, Source, Status
+from core.model import Action, Scope, ScopeState, Source, Status
 from core.recording import facts, scope_state
+from core.records import ConsentEvent, ReviewItem
 from ledger.tables import CONSENT_UPSERT_KEYS, consent, consent_events, review_items
 
 
@@ -127,6 +128,8 @@ def _review(row: Row[Any]) -> ReviewItem:
         phrase=row.phrase,
         opened_at=row.opened_at,
         deadline=row.deadline,
+        carrier=row.carrier,
+        carrier_message_id=row.carrier_message_id,
         status=row.status,
         decision=row.decision,
         decided_by=row.decided_by,

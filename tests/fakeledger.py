@@ -6,20 +6,22 @@ import copy
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import datetime
+from enum import Enum
 from types import SimpleNamespace
 from typing import Any
 
+from core import records as rec
 from core.errors import DuplicateMessage
-from core.model import Action, ConsentEvent, ReviewItem, Scope, ScopeState, Source, Status
+from core.model import Action, Scope, ScopeState, Source, Status
 from core.ports import MessageAnswer
 from core.recording import scope_state
 
-EVENT_COLUMNS = (
-    "at", "contact", "sender", "scope", "action", "previous_status", "new_status", "source",
-    "actor", "message_text", "keyword", "rule", "rules_version", "carrier",
-    "carrier_message_id", "reason", "contact_received", "sender_received",
-)  # fmt: skip
+
+def _plain(record: rec.ConsentWrite | rec.EventRecord | rec.MessageRecord) -> dict[str, Any]:
+    # Stored as a database would hold it: plain values, an enum as its string.
+    return {k: v.value if isinstance(v, Enum) else v for k, v in asdict(record).items()}
 
 
 class FakeLedger:
@@ -52,13 +54,15 @@ class FakeLedger:
                 if key in keys and row["status"] == Status.OPTED_OUT.value
             }
 
-    def events_of(self, contact: str, limit: int) -> list[ConsentEvent]:
+    def events_of(self, contact: str, limit: int) -> list[rec.ConsentEvent]:
         """A contact's events, newest first."""
         with self._lock:
             mine = [e for e in reversed(self.events) if e["contact"] == contact][:limit]
         return [_event(e) for e in mine]
 
-    def find_reviews(self, contact: str | None, state: str, limit: int | None) -> list[ReviewItem]:
+    def find_reviews(
+        self, contact: str | None, state: str, limit: int | None
+    ) -> list[rec.ReviewItem]:
         """Open items oldest first, then decided ones, the latest decision first."""
         with self._lock:
             found = [
@@ -72,13 +76,13 @@ class FakeLedger:
             (r for r in found if r["decided_at"] is not None),
             key=lambda r: (-r["decided_at"].timestamp(), r["id"]),
         )
-        return [ReviewItem(**r) for r in (opened + decided)[:limit]]
+        return [rec.ReviewItem(**r) for r in (opened + decided)[:limit]]
 
-    def get_review(self, review_id: int) -> ReviewItem | None:
+    def get_review(self, review_id: int) -> rec.ReviewItem | None:
         """One review item."""
         with self._lock:
             found = [r for r in self.reviews if r["id"] == review_id]
-        return ReviewItem(**found[0]) if found else None
+        return rec.ReviewItem(**found[0]) if found else None
 
     def ping(self) -> str:
         """Always 'ok'."""
@@ -108,7 +112,7 @@ class FakeLedger:
         """The consent rows of these contacts, by contact then scope key."""
         return {c: rows for c in contacts if (rows := self.scope_rows(c))}
 
-    def store(self, events: Sequence[dict[str, Any]], scopes: Sequence[dict[str, Any]]) -> None:
+    def store(self, events: Sequence[rec.EventRecord], scopes: Sequence[rec.ConsentWrite]) -> None:
         """Append the events and write the consent rows."""
         for event in events:
             self.add_event(event)
@@ -119,30 +123,29 @@ class FakeLedger:
         row = self.messages.get((carrier, message_id))
         return MessageAnswer(row["transition"], row["rule"], row["reply"]) if row else None
 
-    def add_event(self, event: dict[str, Any]) -> int:
+    def add_event(self, event: rec.EventRecord) -> int:
         """Append one event; its id is its place in the log."""
-        self.events.append({"id": len(self.events) + 1, **{c: event.get(c) for c in EVENT_COLUMNS}})
+        self.events.append({"id": len(self.events) + 1, **_plain(event)})
         return len(self.events)
 
-    def add_review(self, review: dict[str, Any]) -> int:
+    def add_review(self, review: rec.ReviewRecord) -> int:
         """Open a review item."""
-        names = ("contact", "sender", "message_text", "phrase", "opened_at", "deadline")
-        row = {"id": len(self.reviews) + 1, **{n: review.get(n) for n in names}}
+        row = {"id": len(self.reviews) + 1, **asdict(review)}
         row.update(status="open", decision=None, decided_by=None, decided_at=None)
         self.reviews.append(row)
         return int(row["id"])
 
-    def upsert_scopes(self, scopes: Sequence[dict[str, Any]]) -> None:
+    def upsert_scopes(self, scopes: Sequence[rec.ConsentWrite]) -> None:
         """Insert or replace each consent row."""
         for scope in scopes:
-            self.consent[(scope["contact"], scope["scope_key"])] = dict(scope)
+            self.consent[(scope.contact, scope.scope_key)] = _plain(scope)
 
-    def add_message(self, values: dict[str, Any]) -> None:
+    def add_message(self, message: rec.MessageRecord) -> None:
         """Record a handled message; DuplicateMessage when it is there already."""
-        key = (values["carrier"], values["message_id"])
+        key = (message.carrier, message.message_id)
         if key in self.messages:
             raise DuplicateMessage(*key)
-        self.messages[key] = dict(values)
+        self.messages[key] = _plain(message)
 
     def close_review(self, review_id: int, decision: str, decided_by: str, at: datetime) -> bool:
         """Close an open item; False when it was closed first."""
@@ -153,14 +156,14 @@ class FakeLedger:
         return False
 
 
-def _event(row: dict[str, Any]) -> ConsentEvent:
+def _event(row: dict[str, Any]) -> rec.ConsentEvent:
     values = dict(row)
     for key in ("previous_status", "new_status"):
         values[key] = Status(row[key]) if row[key] else None
     values.update(
         scope=Scope(row["scope"]), action=Action(row["action"]), source=Source(row["source"])
     )
-    return ConsentEvent(**values)
+    return rec.ConsentEvent(**values)
 
 
 __all__ = ["FakeLedger"]

@@ -94,7 +94,7 @@ _SCHEMAS: dict[str, Any] = {
     "Review": {"type": "object", "properties": {
         "id": {"type": "integer"}, **{key: _NSTR for key in (
             "contact", "sender", "message_text", "phrase", "opened_at", "deadline", "status",
-            "decision", "decided_by", "decided_at")}}},
+            "decision", "decided_by", "decided_at", "carrier", "carrier_message_id")}}},
     # The one body that takes keys it does not name: Twilio adds parameters without notice,
     # each one signed, and refusing them would lose STOPs.
     "TwilioInbound": {"type": "object", "required": ["From", "To", "MessageSid"],

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from core.model import ConsentEvent, ConsentStatus, Outcome, ReviewItem
+from core.model import ConsentStatus, Outcome
+from core.records import ConsentEvent, ReviewItem
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -86,4 +87,6 @@ def review_json(item: ReviewItem) -> dict[str, Any]:
         "decision": item.decision,
         "decided_by": item.decided_by,
         "decided_at": iso(item.decided_at),
+        "carrier": item.carrier,
+        "carrier_message_id": item.carrier_message_id,
     }

@@ -14,7 +14,7 @@ from bot.context import BotContext, agent, slack_user
 from bot.review_cards import NOT_OPT_OUT_ACTION, OPT_OUT_ACTION, decided_card, decider
 from bot.text import when
 from core.errors import Conflict, StoplineError, answer_for
-from core.model import ReviewItem
+from core.records import ReviewItem
 
 log = logging.getLogger(__name__)
 MAX_ID_DIGITS = 18

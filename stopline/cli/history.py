@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from core.config import Settings
-from core.model import ConsentEvent
 from core.phone import normalize_phone
+from core.records import ConsentEvent
 from core.reviews import MAX_LIST
 from stopline.cli.common import services_for
 from stopline.cli.format import dump, one_line, when

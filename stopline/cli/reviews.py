@@ -14,7 +14,8 @@ import click
 
 from core.config import Settings
 from core.errors import Conflict
-from core.model import Actor, ReviewItem, Source
+from core.model import Actor, Source
+from core.records import ReviewItem
 from core.reviews import FILTERS, MAX_LIST
 from stopline.cli.common import fail, operator, services_for
 from stopline.cli.format import dump, one_line, when

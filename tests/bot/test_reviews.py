@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 
 from bot.review_cards import NOT_OPT_OUT_ACTION, OPT_OUT_ACTION
 from core.config import Settings
-from core.model import ReviewItem
+from core.records import ReviewItem
 from stopline.wiring import migrate
 from tests.bot.conftest import MakeSlack
 from tests.bot.helpers import AGENT, BOSS, NOTICES, TEAM, SlackDriver, ack_text, blocks_text

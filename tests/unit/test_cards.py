@@ -10,13 +10,13 @@ import pytest
 from bot.cards import headline, status_card
 from core.model import (
     Action,
-    ConsentEvent,
     ConsentStatus,
     Scope,
     ScopeState,
     Source,
     Status,
 )
+from core.records import ConsentEvent
 
 AT = datetime(2026, 11, 20, 14, 3, tzinfo=UTC)
 PHONE = "+12065550123"
@@ -115,7 +115,6 @@ def test_limits_hold_with_long_texts_and_many_events() -> None:
     )
     events = [
         ConsentEvent(
-            n,
             AT,
             PHONE,
             None,
@@ -132,6 +131,7 @@ def test_limits_hold_with_long_texts_and_many_events() -> None:
             "twilio",
             f"SM{n}",
             None,
+            id=n,
         )
         for n in range(50)
     ]

@@ -1,0 +1,102 @@
+"""What a decision writes, as typed records: a consent row, an event, a review item, a message.
+
+The core builds them (core/planning.py, core/services.py); the ledger turns each into the
+columns of its table (ledger/rows.py), their fields named as those columns are, and reads
+the log back as ConsentEvents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from core.model import Action, Scope, Source, Status, Transition
+
+
+@dataclass(slots=True)
+class ConsentWrite:
+    """A contact's consent in one scope as it is to be stored (inserted or replacing the row)."""
+
+    contact: str
+    scope_key: str  # the sender's number, or core.model.ACCOUNT
+    status: Status
+    source: Source
+    actor: str
+    since: datetime
+    rule: str
+    keyword: str | None
+    message_text: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One entry of the append-only log, as it is to be stored."""
+
+    at: datetime
+    contact: str
+    sender: str | None
+    scope: Scope
+    action: Action
+    previous_status: Status | None
+    new_status: Status | None
+    source: Source
+    actor: str
+    message_text: str | None
+    keyword: str | None
+    rule: str | None  # None only in events stored before rules were recorded
+    rules_version: str | None
+    carrier: str | None
+    carrier_message_id: str | None
+    reason: str | None
+    contact_received: str | None = None  # the numbers as a carrier wrote them
+    sender_received: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentEvent(EventRecord):
+    """One line of the append-only ledger as stored: the event and its place in the log."""
+
+    id: int = field(kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRecord:
+    """A review item to open: a possible opt-out in plain words and its FCC deadline."""
+
+    contact: str
+    sender: str | None
+    message_text: str
+    phrase: str | None
+    opened_at: datetime
+    deadline: datetime
+    carrier: str | None
+    carrier_message_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewItem(ReviewRecord):
+    """A possible opt-out in plain words as stored: open, or decided by an agent."""
+
+    status: str
+    decision: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    id: int = field(kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    """A carrier's message as handled, and the answer given (what a retry of it is told)."""
+
+    carrier: str
+    message_id: str
+    contact: str
+    sender: str
+    contact_received: str
+    sender_received: str
+    body: str
+    received_at: datetime
+    transition: Transition
+    rule: str
+    reply: str | None
