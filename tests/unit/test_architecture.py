@@ -201,3 +201,27 @@ def test_the_graph_sees_imports_inside_functions_and_type_checking() -> None:
 @pytest.mark.parametrize("path", sorted((ROOT / "ledger").glob("*.py")), ids=lambda p: p.name)
 def test_ledger_imports_no_door_nor_rules(path: Path) -> None:
     assert not imported_modules(path) & FORBIDDEN_IN_LEDGER
+
+
+def test_the_packages_export_what_they_name_lazily() -> None:
+    import rules
+    import web
+
+    for package in (rules, web):
+        for name in package.__all__:
+            assert getattr(package, name) is not None, f"{package.__name__}.{name}"
+
+
+def test_the_cli_starts_without_flask_or_the_rules_engines() -> None:
+    # A CLI command that needs neither (status, export, db) should not pay for their import.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from stopline.cli import main; "
+        "print(sorted(m for m in ('flask', 'durable', 'rules.compile', 'slack_bolt') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
