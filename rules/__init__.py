@@ -6,13 +6,15 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+# Bound here, not lazily: the module rules.normalize, once imported, would take the name.
+from rules.normalize import normalize
+
 if TYPE_CHECKING:
     from rules.compile import MAX_TESTS, CompiledRules, compile_rules, load_rules
     from rules.engine import PythonEngine, RulesEngine
     from rules.errors import EngineClosed, RulesEngineError
     from rules.factory import build_engine, evaluator
     from rules.holder import RulesHolder
-    from rules.normalize import normalize
     from rules.trial import try_text
 
 # Each name is imported from its module when first asked for: `rules.errors` (which the CLI
@@ -21,8 +23,7 @@ _HOME = {
     "MAX_TESTS": "compile", "CompiledRules": "compile", "compile_rules": "compile",
     "load_rules": "compile", "PythonEngine": "engine", "RulesEngine": "engine",
     "EngineClosed": "errors", "RulesEngineError": "errors", "build_engine": "factory",
-    "evaluator": "factory", "RulesHolder": "holder", "normalize": "normalize",
-    "try_text": "trial",
+    "evaluator": "factory", "RulesHolder": "holder", "try_text": "trial",
 }  # fmt: skip
 
 
