@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from core.errors import InvalidPhoneNumber
 from core.model import CheckResult
 from core.phone import normalize_phone
-from core.sendcheck import split_numbers
+from core.sendcheck import _refused, split_numbers
 
 BLOCKED = frozenset({"+12065550100", "+14155550123"})
 # Invalid North American numbers a careless fast path would let through.
@@ -121,3 +121,44 @@ _entry = st.one_of(
 @given(st.lists(_entry, max_size=40))
 def test_the_split_agrees_with_the_plain_check(phones: list[object]) -> None:
     assert split_numbers(phones, BLOCKED, "US") == reference(phones, BLOCKED)
+
+
+@pytest.mark.parametrize("unhashable", [False, True], ids=["fast-path", "one-by-one"])
+def test_national_numbers_are_read_in_the_callers_region(unhashable: bool) -> None:
+    phones: list[object] = ["020 7946 0958", "07911 123456", "+442079460958"]
+    if unhashable:
+        phones.append(["a JSON list"])  # sends the whole check down the one-by-one path
+    result = split_numbers(phones, frozenset({"+447911123456"}), "GB")
+    assert result.sendable == ["+442079460958"]  # the national and E.164 forms merged once
+    assert result.suppressed == ["+447911123456"]
+    assert result.invalid == ([["a JSON list"]] if unhashable else [])
+
+
+def test_the_one_by_one_path_lists_each_number_once() -> None:
+    phones: list[object] = [{"x": 1}, "+12065550101", "(206) 555-0101", "+12065550100",
+                            "+12065550100", "bad", "bad"]  # fmt: skip
+    result = split_numbers(phones, BLOCKED, "US")
+    assert result == CheckResult(["+12065550101"], ["+12065550100"], [{"x": 1}, "bad", "bad"])
+
+
+REFUSED_CASES = [
+    (["+12065550100", "(206) 555-0100", "+12065550101"], ["(206) 555-0100"]),
+    (["+12065550100\n", "+12065550101"], ["+12065550100\n"]),  # a newline inside: one by one
+    (["x", "+12065550100", "y", "+15555550100"], ["x", "y", "+15555550100"]),
+    ([], []),
+]
+
+
+@pytest.mark.parametrize(("texts", "refused"), REFUSED_CASES)
+@pytest.mark.parametrize("batch", [1, 2, 3, 65_536])
+def test_the_fast_path_refuses_exactly_what_is_not_canonical(
+    texts: list[str], refused: list[str], batch: int
+) -> None:
+    # Small batches: every batch boundary, and a newline batch before or after a plain one,
+    # keep each refused text, in order, and nothing else.
+    assert _refused(iter(texts), batch) == refused
+
+
+def test_refused_texts_from_every_batch_are_kept() -> None:
+    texts = ["a", "+12065550100", "b\nc", "+12065550101", "d", "e\n"]
+    assert _refused(iter(texts), 2) == ["a", "b\nc", "d", "e\n"]
