@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 from core.config import Settings
@@ -22,6 +23,13 @@ POSTGRES_URL = os.environ.get(
     "STOPLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 _pg_reason: list[str] = []
+
+# Under `make mutate`, Hypothesis tries the same examples for every mutant and keeps no
+# database: a verdict never depends on luck, and a mutant's failing example is never stored
+# in .hypothesis/ to be replayed later against the real code.
+hypothesis_settings.register_profile("mutation", database=None, derandomize=True, deadline=None)
+if os.environ.get("STOPLINE_MUTATION"):
+    hypothesis_settings.load_profile("mutation")
 
 
 def postgres_available() -> str | None:
