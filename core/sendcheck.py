@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Set
 from functools import partial
 from itertools import filterfalse, islice
-from typing import cast
+from typing import Any
 
 from core.errors import InvalidPhoneNumber
 from core.model import CheckResult
@@ -21,6 +21,7 @@ from core.phone import canonical_nanp, canonical_nanp_lines, normalize_phone
 
 # isinstance(x, str) as a C callable, so filter() makes no Python call per entry.
 _is_text: Callable[[object], bool] = partial(type.__instancecheck__, str)
+BATCH = 65_536  # texts joined for one regex run: keeps the joined copy small
 
 
 def split_numbers(phones: Iterable[object], blocked: Set[str], region: str) -> CheckResult:
@@ -38,7 +39,8 @@ def split_numbers(phones: Iterable[object], blocked: Set[str], region: str) -> C
     if bad:
         # Compared by equality, so 1 and True (one dict key) are both reported, as given.
         invalid = list(filter(set(bad).__contains__, phones))
-    ordered: dict[object, None] = unique
+    # Any, not object: past the invalid entries only E.164 text is left (no cast to say so).
+    ordered: dict[Any, None] = unique
     if len(bad) < len(slow):
         # Each distinct entry becomes its E.164 form (itself on the fast path) or None; a
         # second de-duplication merges '(206) 555-0100' with '+12065550100', in first-seen
@@ -50,10 +52,10 @@ def split_numbers(phones: Iterable[object], blocked: Set[str], region: str) -> C
         for raw in bad:  # only invalid entries were off the fast path: no rebuild needed
             del ordered[raw]
     # Only valid numbers are left, all E.164 text.
-    suppressed = cast(list[str], list(filter(blocked.__contains__, ordered)))
+    suppressed: list[str] = list(filter(blocked.__contains__, ordered))
     for phone in suppressed:  # the few suppressed leave; what stays is sendable, in order
         del ordered[phone]
-    return CheckResult(cast(list[str], list(ordered)), suppressed, invalid)
+    return CheckResult(list(ordered), suppressed, invalid)
 
 
 def _off_the_fast_path(unique: dict[object, None], region: str) -> dict[object, str | None]:
@@ -69,7 +71,7 @@ def _off_the_fast_path(unique: dict[object, None], region: str) -> dict[object, 
     return slow
 
 
-def _refused(texts: Iterator[str], batch: int = 65_536) -> list[str]:
+def _refused(texts: Iterator[str], batch: int = BATCH) -> list[str]:
     """The texts that are not canonical valid +1 numbers."""
     run = canonical_nanp_lines().match
     refused: list[str] = []
@@ -82,8 +84,8 @@ def _refused(texts: Iterator[str], batch: int = 65_536) -> list[str]:
             continue
         position, size = 0, len(joined)
         while True:
-            valid = run(joined, position)  # never None: the run may be empty
-            position = valid.end() if valid is not None else position
+            # Never None: the run may be empty, so it always matches.
+            position = run(joined, position).end()  # type: ignore[union-attr]
             if position >= size:
                 break
             end = joined.index("\n", position)
@@ -92,8 +94,8 @@ def _refused(texts: Iterator[str], batch: int = 65_536) -> list[str]:
     return refused
 
 
-def _texts(entries: Iterable[object]) -> Iterator[str]:
-    return cast(Iterator[str], filter(_is_text, entries))
+def _texts(entries: Iterable[Any]) -> Iterator[str]:
+    return filter(_is_text, entries)
 
 
 def _one_by_one(phones: Iterable[object], blocked: Set[str], region: str) -> CheckResult:

@@ -77,16 +77,16 @@ def _classify(rules: CompiledRules, text: str) -> Match:
     phrase = rules.phrases.find(words)  # the first phrase of the file that the text holds
     if phrase is not None:
         shown = phrase[1]
-        return Match("review", None, "", shown, f'matched the review phrase "{shown}"')
+        return Match("review", phrase=shown, reason=f'matched the review phrase "{shown}"')
     if in_clauses:  # an ambiguous word in a sentence: "Cancel, I can't make it tomorrow"
         word = in_clauses[0].word
         reason = f'"{word}" inside a longer message: a person should decide'
-        return Match("review", in_clauses[0], "", word, reason)
+        return Match("review", in_clauses[0], phrase=word, reason=reason)
     masked = rules.keywords.get(rules.fillers.strip(unmask(text)))
     if masked is not None and masked.intent == "opt_out":
         # "St0p", "$TOP", "ЅТОР" (Cyrillic): a keyword in disguise is still the keyword.
         reason = f"{masked.word} written with lookalike letters or digits"
-        return Match("opt_out", masked, "", None, reason)
+        return Match("opt_out", masked, reason=reason)
     typo = _typo(rules, body) if rules.typos and body else None
     return typo if typo is not None else Match()
 

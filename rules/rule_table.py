@@ -3,7 +3,7 @@ and guards, in priority order. Both engines evaluate exactly this table."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.model import Transition
 from core.text import CONTACT_ONLY
@@ -21,12 +21,12 @@ class Rule:
     """One transition rule: equality tests on the facts, and the outcome when it fires."""
 
     name: str
-    pri: int
     when: tuple[tuple[str, str], ...]
     transition: Transition
     scope: str = "fact"  # "fact" = the scope in the facts; else a fixed "sender"/"account"
     reply: str | None = None  # which reply: "opt_out", "opt_in", "help", "already_subscribed"
     reason: str | None = None
+    pri: int = 0  # the rule's place in the table (transition_rules numbers them)
 
 
 def transition_rules(model: RulesFile) -> tuple[Rule, ...]:
@@ -35,20 +35,18 @@ def transition_rules(model: RulesFile) -> tuple[Rule, ...]:
     cmd = (("kind", "command"),)
     rules: list[Rule] = []
     for name in model.guards:
-        rules.append(Rule(f"guard:{name}", 0, (*msg, ("guard", name)), Transition.NONE))
+        rules.append(Rule(f"guard:{name}", (*msg, ("guard", name)), Transition.NONE))
     out, opt_in = (("intent", "opt_out"),), (("intent", "opt_in"),)
     rules += [
         Rule(
             "already_opted_out_by_contact",
-            0,
             (*msg, *out, ("row_status", "opted_out"), ("row_by", "contact")),
             Transition.NONE,
         ),
-        Rule("opt_out", 0, (*msg, *out, ("reachable", "yes")), Transition.OPT_OUT, reply="opt_out"),
-        Rule("opt_out_no_reply", 0, (*msg, *out), Transition.OPT_OUT),
+        Rule("opt_out", (*msg, *out, ("reachable", "yes")), Transition.OPT_OUT, reply="opt_out"),
+        Rule("opt_out_no_reply", (*msg, *out), Transition.OPT_OUT),
         Rule(
             "opt_in_account",
-            0,
             (*msg, *opt_in, ("account_status", "opted_out")),
             Transition.OPT_IN,
             scope="account",
@@ -56,18 +54,17 @@ def transition_rules(model: RulesFile) -> tuple[Rule, ...]:
         ),
         Rule(
             "opt_in",
-            0,
             (*msg, *opt_in, ("sender_status", "opted_out")),
             Transition.OPT_IN,
             scope="sender",
             reply="opt_in",
         ),
         # Nothing to lift: no change; the already_subscribed reply when rules.yml has one.
-        Rule("opt_in_not_needed", 0, (*msg, *opt_in), Transition.NONE, reply="already_subscribed"),
-        Rule("help", 0, (*msg, ("intent", "help")), Transition.HELP, reply="help"),
-        Rule("review", 0, (*msg, ("intent", "review"), ("reachable", "yes")), Transition.REVIEW),
-        Rule("review_not_reachable", 0, (*msg, ("intent", "review")), Transition.NONE),
-        Rule("no_keyword", 0, msg, Transition.NONE),
+        Rule("opt_in_not_needed", (*msg, *opt_in), Transition.NONE, reply="already_subscribed"),
+        Rule("help", (*msg, ("intent", "help")), Transition.HELP, reply="help"),
+        Rule("review", (*msg, ("intent", "review"), ("reachable", "yes")), Transition.REVIEW),
+        Rule("review_not_reachable", (*msg, ("intent", "review")), Transition.NONE),
+        Rule("no_keyword", msg, Transition.NONE),
     ]
     allowed = {"opt_out": model.commands.opt_out.actors, "opt_in": model.commands.opt_in.actors}
     for command, actors in allowed.items():
@@ -76,7 +73,6 @@ def transition_rules(model: RulesFile) -> tuple[Rule, ...]:
                 rules.append(
                     Rule(
                         "actor_not_permitted",
-                        0,
                         (*cmd, ("command", command), ("actor", actor)),
                         Transition.REFUSE,
                         reason=ACTOR_REFUSED,
@@ -84,12 +80,11 @@ def transition_rules(model: RulesFile) -> tuple[Rule, ...]:
                 )
     c_out, c_in = (*cmd, ("command", "opt_out")), (*cmd, ("command", "opt_in"))
     rules += [
-        Rule("command_opt_out", 0, (*c_out, ("row_status", "subscribed")), Transition.OPT_OUT),
-        Rule("already_opted_out", 0, c_out, Transition.NONE),
-        Rule("not_opted_out", 0, (*c_in, ("row_status", "subscribed")), Transition.NONE),
+        Rule("command_opt_out", (*c_out, ("row_status", "subscribed")), Transition.OPT_OUT),
+        Rule("already_opted_out", c_out, Transition.NONE),
+        Rule("not_opted_out", (*c_in, ("row_status", "subscribed")), Transition.NONE),
         Rule(
             "contact_only",
-            0,
             (*c_in, ("row_by", "contact")),
             Transition.REFUSE,
             reason=CONTACT_ONLY,
@@ -97,13 +92,10 @@ def transition_rules(model: RulesFile) -> tuple[Rule, ...]:
     ]
     for source in dict.fromkeys(model.commands.opt_in.may_reverse):  # a repeat adds nothing
         if source != "contact":  # the floor again, whatever the file says
-            rules.append(Rule("command_opt_in", 0, (*c_in, ("row_by", source)), Transition.OPT_IN))
+            rules.append(Rule("command_opt_in", (*c_in, ("row_by", source)), Transition.OPT_IN))
     rules += [
-        Rule("opt_in_not_permitted", 0, c_in, Transition.REFUSE, reason=NOT_PERMITTED),
-        Rule("no_rule", 0, (("_e", "1"),), Transition.NONE),
+        Rule("opt_in_not_permitted", c_in, Transition.REFUSE, reason=NOT_PERMITTED),
+        Rule("no_rule", (("_e", "1"),), Transition.NONE),
     ]
     # explicit, distinct priorities: durable's tie-break is undocumented
-    return tuple(
-        Rule(r.name, (i + 1) * 10, r.when, r.transition, r.scope, r.reply, r.reason)
-        for i, r in enumerate(rules)
-    )
+    return tuple(replace(rule, pri=place) for place, rule in enumerate(rules))

@@ -126,7 +126,7 @@ def test_a_ruleset_above_the_cap_is_refused_before_registration(
     compiled: CompiledRules,
 ) -> None:
     # registration of > ~512 equality tests loops forever in durable's C code
-    many = tuple(Rule(f"r{i}", i + 1, (("a", str(i)), ("b", "x")), Transition.NONE)
+    many = tuple(Rule(f"r{i}", (("a", str(i)), ("b", "x")), Transition.NONE, pri=i + 1)
                  for i in range(MAX_TESTS // 2 + 1))
     big = dataclasses.replace(compiled, rules=many)
     assert big.test_count > MAX_TESTS

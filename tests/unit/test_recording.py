@@ -136,8 +136,10 @@ def _decision(transition: Transition, reply: str | None = "Bye.") -> Decision:
 
 def test_record_writes_the_plan_and_answers_with_the_new_status() -> None:
     ledger = FakeLedger()
+    decided = _decision(Transition.OPT_OUT)
     with ledger.contact(CONTACT) as tx:
-        outcome, steps = record(tx, {}, _decision(Transition.OPT_OUT), _ctx())
+        outcome, steps = record(tx, {}, decided, _ctx())
+    assert outcome.decision is decided and not outcome.duplicate
     assert outcome.changed and outcome.reply == "Bye." and outcome.review_id is None
     assert outcome.event_id == 1 == len(ledger.events)
     assert not outcome.status.can_send and outcome.status.scope is Scope.SENDER
