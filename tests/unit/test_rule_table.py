@@ -180,3 +180,25 @@ def test_a_file_that_lets_imports_opt_in_has_no_refusal_for_them(
         assert (decision.rule, decision.transition) == ("command_opt_in", Transition.OPT_IN)
     finally:
         engine.close()
+
+
+def test_a_file_that_narrows_who_runs_a_command_refuses_the_others(
+    tmp_path: Path, evaluator: str
+) -> None:
+    text = edited("actors: [agent, api, import]\n", "actors: [api]\n")
+    path = write(tmp_path, text.replace("actors: [agent, api]\n", "actors: [agent]\n"))
+    engine = build_engine(compiled(path), evaluator)
+    try:
+        for what, actor in ((Command.OPT_OUT, Source.AGENT), (Command.OPT_OUT, Source.IMPORT),
+                            (Command.OPT_IN, Source.API)):  # fmt: skip
+            refused = engine.decide(command(what, actor, out("agent")))
+            assert (refused.rule, refused.transition) == ("actor_not_permitted", Transition.REFUSE)
+            assert refused.reason == (
+                f"rules.yml does not let {actor.value} run {what.value} "
+                f"(commands.{what.value}.actors)."
+            )
+        api = engine.decide(command(Command.OPT_OUT, Source.API))
+        agent = engine.decide(command(Command.OPT_IN, Source.AGENT, out("api")))
+        assert (api.rule, agent.rule) == ("command_opt_out", "command_opt_in")
+    finally:
+        engine.close()
