@@ -100,23 +100,11 @@ def _set(
     ctx: Context,
 ) -> None:
     previous = rows[key].status if key in rows else Status.SUBSCRIBED
-    result.scopes.append(
-        ConsentWrite(
-            contact=ctx.contact,
-            scope_key=key,
-            status=status,
-            source=ctx.source,
-            actor=ctx.actor,
-            since=ctx.now,
-            rule=decision.rule,
-            keyword=decision.keyword,
-            message_text=ctx.text,
-            reason=ctx.reason,
-        )
-    )
     scope = Scope.ACCOUNT if key == ACCOUNT else Scope.SENDER
     action = Action.OPT_OUT if status is Status.OPTED_OUT else Action.OPT_IN
-    result.events.append(event(decision, ctx, action, scope, previous, status))
+    changed = event(decision, ctx, action, scope, previous, status)
+    result.events.append(changed)
+    result.scopes.append(ConsentWrite.left_by(changed, key, status))
 
 
 def _refuse(decision: Decision, ctx: Context, why: str) -> Plan:

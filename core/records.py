@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from core.model import Action, Scope, Source, Status, Transition
+from core.model import Action, InboundMessage, Outcome, Scope, Source, Status, Transition
 
 
 @dataclass(slots=True)
@@ -23,10 +23,16 @@ class ConsentWrite:
     source: Source
     actor: str
     since: datetime
-    rule: str
+    rule: str | None
     keyword: str | None
     message_text: str | None
     reason: str | None
+
+    @classmethod
+    def left_by(cls, event: EventRecord, scope_key: str, status: Status) -> ConsentWrite:
+        """The row an opt-out or opt-in leaves: who, when, which rule and why, as its event says."""
+        return cls(event.contact, scope_key, status, event.source, event.actor, event.at,
+                   event.rule, event.keyword, event.message_text, event.reason)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +106,13 @@ class MessageRecord:
     transition: Transition
     rule: str
     reply: str | None
+
+    @classmethod
+    def answered(
+        cls, message: InboundMessage, contact: str, sender: str, outcome: Outcome
+    ) -> MessageRecord:
+        """A message as received (its numbers' keys beside them), and the answer it got."""
+        decided = outcome.decision
+        return cls(message.carrier, message.message_id, contact, sender, message.contact,
+                   message.sender, message.body, message.received_at, decided.transition,
+                   decided.rule, outcome.reply)  # fmt: skip

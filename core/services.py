@@ -94,21 +94,7 @@ class ConsentService:
                 sender_received=message.sender,
             )
             outcome, _ = record(cursor, rows, decision, ctx)
-            cursor.add_message(
-                MessageRecord(
-                    carrier=message.carrier,
-                    message_id=message.message_id,
-                    contact=contact,
-                    sender=sender,
-                    contact_received=message.contact,
-                    sender_received=message.sender,
-                    body=message.body,
-                    received_at=message.received_at,
-                    transition=decision.transition,
-                    rule=decision.rule,
-                    reply=outcome.reply,
-                )
-            )
+            cursor.add_message(MessageRecord.answered(message, contact, sender, outcome))
             return outcome
 
     def _replay(

@@ -14,7 +14,7 @@ from core.model import ACCOUNT, Actor, InboundMessage, Scope, Source, Status
 from core.services import ConsentService
 from ledger.adapter import SqlLedger
 from ledger.db import Database
-from ledger.tables import consent, consent_events, review_items
+from ledger.tables import consent, consent_events, inbound_messages, review_items
 from tests.fakes import FixedClock, TextDecider
 
 CONTACT, SENDER, OTHER = "+12065550100", "+12065550199", "+12065550101"
@@ -74,23 +74,16 @@ def without_id(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_stop_then_start_on_one_number_with_no_account_row(
     service: ConsentService, database: Database
 ) -> None:
+    def texted(status: str, rule: str, word: str) -> dict[str, Any]:
+        return {"contact": CONTACT, "scope_key": SENDER, "status": status, "source": "contact",
+                "actor": "twilio", "since": AT, "rule": rule, "keyword": word,
+                "message_text": word, "reason": None}  # fmt: skip
+
     text(service, "STOP", 1)
-    assert consent_rows(database) == {
-        SENDER: {
-            "contact": CONTACT, "scope_key": SENDER, "status": "opted_out", "source": "contact",
-            "actor": "twilio", "since": AT, "rule": "opt_out", "keyword": "STOP",
-            "message_text": "STOP", "reason": None,
-        }
-    }  # fmt: skip
+    assert consent_rows(database) == {SENDER: texted("opted_out", "opt_out", "STOP")}
     start = text(service, "START", 2)
     assert start.changed and start.status.can_send
-    assert consent_rows(database) == {
-        SENDER: {
-            "contact": CONTACT, "scope_key": SENDER, "status": "subscribed", "source": "contact",
-            "actor": "twilio", "since": AT, "rule": "opt_in", "keyword": "START",
-            "message_text": "START", "reason": None,
-        }
-    }  # fmt: skip
+    assert consent_rows(database) == {SENDER: texted("subscribed", "opt_in", "START")}
     assert without_id(events(database)) == [
         contact_event(1, "STOP", action="opt_out", rule="opt_out",
                       previous_status="subscribed", new_status="opted_out"),
@@ -202,3 +195,22 @@ def test_a_status_lists_the_account_first_then_senders_by_number(
         (Scope.SENDER, "+12065550199"),
     ]
     assert all(s.status is Status.OPTED_OUT for s in scopes)
+
+
+def test_a_handled_message_is_stored_with_its_numbers_and_its_answer(
+    service: ConsentService, database: Database
+) -> None:
+    text(service, "STOP", 1)
+    text(service, "hello there", 2, sender=OTHER)
+    with database.read() as conn:
+        query = select(inbound_messages).order_by(inbound_messages.c.id)
+        stored = [{k: v for k, v in row.items() if k != "id"}
+                  for row in conn.execute(query).mappings()]  # fmt: skip
+    common = {"carrier": "twilio", "contact": CONTACT, "contact_received": "(206) 555-0100",
+              "received_at": AT}  # fmt: skip
+    assert stored == [
+        {**common, "message_id": sid(1), "sender": SENDER, "sender_received": SENDER,
+         "body": "STOP", "transition": "opt_out", "rule": "opt_out", "reply": "Unsubscribed."},
+        {**common, "message_id": sid(2), "sender": OTHER, "sender_received": OTHER,
+         "body": "hello there", "transition": "none", "rule": "none", "reply": None},
+    ]  # fmt: skip

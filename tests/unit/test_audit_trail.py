@@ -98,26 +98,24 @@ def test_an_agents_opt_out_records_the_agent_the_scope_asked_for_and_the_reason(
     # The command's scope wins over the decision's.
     assert steps.scopes == [write(c, d, ACCOUNT, Status.OPTED_OUT)]
     assert steps.scopes[0].reason == "asked on a call" and steps.scopes[0].actor == "U0AGENT"
-    assert steps.events == [
-        event(c, d, Action.OPT_OUT, Scope.ACCOUNT, previous_status=Status.SUBSCRIBED,
-              new_status=Status.OPTED_OUT)
-    ]  # fmt: skip
+    changed = {"previous_status": Status.SUBSCRIBED, "new_status": Status.OPTED_OUT}
+    assert steps.events == [event(c, d, Action.OPT_OUT, Scope.ACCOUNT, **changed)]
+
+
+START = ctx(text="START"), decision(Transition.OPT_IN, keyword="START", rule="opt_in")
 
 
 def test_stop_then_start_on_one_number_with_no_account_row() -> None:
     """The plainest case: STOP to one number (no account-wide row), then START."""
-    c, d = ctx(text="START"), decision(Transition.OPT_IN, keyword="START", rule="opt_in")
-    rows = {SENDER: state(SENDER, Status.OPTED_OUT)}
-    steps = plan(rows, d, c)
+    c, d = START
+    steps = plan({SENDER: state(SENDER, Status.OPTED_OUT)}, d, c)
     assert steps.scopes == [write(c, d, SENDER, Status.SUBSCRIBED)]
-    assert steps.events == [
-        event(c, d, Action.OPT_IN, Scope.SENDER, previous_status=Status.OPTED_OUT,
-              new_status=Status.SUBSCRIBED)
-    ]  # fmt: skip
+    lifted = {"previous_status": Status.OPTED_OUT, "new_status": Status.SUBSCRIBED}
+    assert steps.events == [event(c, d, Action.OPT_IN, Scope.SENDER, **lifted)]
 
 
 def test_a_contacts_start_lifts_the_number_then_the_account_in_that_order() -> None:
-    c, d = ctx(text="START"), decision(Transition.OPT_IN, keyword="START", rule="opt_in")
+    c, d = START
     rows = {
         ACCOUNT: state(ACCOUNT, Status.OPTED_OUT, Source.AGENT),
         SENDER: state(SENDER, Status.OPTED_OUT),
