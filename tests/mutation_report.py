@@ -8,6 +8,7 @@ otherwise, naming what is missing. Run by `make mutate` after `mutmut run`.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import tomllib
 from collections import Counter
@@ -46,6 +47,7 @@ def main() -> int:
     listed = equivalents()
     problems: list[str] = []
     seen: set[str] = set()
+    unexplained: list[str] = []
     print(f"{'module':24} {'mutants':>7} {'killed':>7} {'equiv.':>6} {'other':>6} {'score':>7}")
     for module in modules():
         meta = ROOT / "mutants" / f"{module}.meta"
@@ -64,6 +66,7 @@ def main() -> int:
                 kinds["equivalent"] += 1
             else:
                 kinds["other"] += 1
+                unexplained.append(name)
                 what = SURVIVED.get(code, "not checked" if code is None else f"exit {code}")
                 problems.append(
                     f"{name}: {what}; kill it with a test, or list it in {EQUIVALENTS.name} "
@@ -79,6 +82,10 @@ def main() -> int:
         problems.append(f"{EQUIVALENTS.name} lists {name}, which is no longer a mutant: remove it")
     for problem in problems:
         print(f"  {problem}")
+    for name in unexplained:  # mutants/ is removed after this report: show each diff now
+        shown = subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=ROOT,
+                               capture_output=True, text=True)  # fmt: skip
+        print(shown.stdout)
     return 1 if problems else 0
 
 
