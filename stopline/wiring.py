@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
     from rules import RulesHolder
 
 log = logging.getLogger(__name__)
+DRAIN_SECONDS = 10.0
+_LISTENERS = "stopline.slack_listeners"
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -75,7 +79,33 @@ def wire_app(settings: Settings, services: Services) -> Flask:
 
         bolt = create_bolt_app(settings, services)
         slack_handler = build_slack_handler(settings, bolt, services.database)
-    return create_app(settings, services, notifier=notifier, slack_handler=slack_handler)
+    app = create_app(settings, services, notifier=notifier, slack_handler=slack_handler)
+    if slack_handler is not None:
+        # Bolt runs listeners on its own threads after the ack: close_app lets them finish.
+        app.extensions[_LISTENERS] = bolt.listener_runner.listener_executor
+    return app
+
+
+def close_app(app: Flask, services: Services) -> None:
+    """Let running Slack listeners finish, then close the notifier and the services."""
+    executor = app.extensions.get(_LISTENERS)
+    if executor is not None:
+        drain(executor)
+    state = app.extensions.get("stopline")
+    if state is not None and state.notifier is not None:
+        state.notifier.close()
+    services.close()
+
+
+def drain(executor: Executor) -> None:
+    """Let running listeners finish, for a bounded time (a stuck one must not block exit)."""
+    # A listener cut by services.close() would lose its write, and its connection would come
+    # back to a disposed pool, never closed.
+    waiter = threading.Thread(target=executor.shutdown, kwargs={"wait": True}, daemon=True)
+    waiter.start()
+    waiter.join(DRAIN_SECONDS)
+    if waiter.is_alive():
+        log.warning("stopline: Slack listeners still running after %gs; stopping", DRAIN_SECONDS)
 
 
 def build_app(settings: Settings | None = None) -> Flask:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from concurrent.futures import Executor
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -19,7 +18,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("stopline.slack")
 # After the socket closes, listeners already running (an export, a respond()) get this long.
-DRAIN_SECONDS = 10.0
 APP_TOKEN_HELP = (
     "SLACK_APP_TOKEN (the app-level token, xapp-..., with the connections:write scope: "
     "your app's Basic Information page, App-Level Tokens)"
@@ -87,7 +85,7 @@ def run(settings: Settings, app_token: str, stop: threading.Event) -> None:
     from slack_sdk.errors import SlackApiError, SlackClientError
 
     from bot import create_bolt_app
-    from stopline.wiring import build_services, ensure_migrated
+    from stopline.wiring import build_services, drain, ensure_migrated
 
     ensure_migrated(settings)  # "run stopline db upgrade" beats a failure on the first command
     services = build_services(settings)
@@ -117,19 +115,10 @@ def run(settings: Settings, app_token: str, stop: threading.Event) -> None:
                 pass
         finally:
             handler.close()
-            _drain(app.listener_runner.listener_executor)
+            drain(app.listener_runner.listener_executor)
     finally:
         services.close()
         log.info("stopline slack: stopped")
-
-
-def _drain(executor: Executor) -> None:
-    """Let running listeners finish, for a bounded time (a stuck one must not block exit)."""
-    waiter = threading.Thread(target=executor.shutdown, kwargs={"wait": True}, daemon=True)
-    waiter.start()
-    waiter.join(DRAIN_SECONDS)
-    if waiter.is_alive():
-        log.warning("stopline slack: listeners still running after %gs; stopping", DRAIN_SECONDS)
 
 
 def _refusal(error: SlackApiError) -> str:

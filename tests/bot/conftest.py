@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from core.config import Settings
-from stopline.wiring import build_services, migrate, wire_app
+from stopline.wiring import build_services, close_app, migrate, wire_app
 from tests.bot.fakeslack import FakeSlack
 from tests.bot.helpers import BOSS, BOT_TOKEN, NOTICES, SIGNING_SECRET, SlackDriver
 from tests.conftest import RULES
@@ -66,10 +66,7 @@ def make_slack(bot_database_url: str, fake_slack: FakeSlack) -> Iterator[MakeSla
 
     yield make
     for driver in built:
-        notifier = driver.app.extensions["stopline"].notifier
-        if notifier is not None:
-            notifier.close()
-        driver.services.close()
+        close_app(driver.app, driver.services)
 
 
 @pytest.fixture

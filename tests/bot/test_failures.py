@@ -11,7 +11,7 @@ import pytest
 from core.services import ConsentService
 from ledger.adapter import SqlLedger
 from rules.errors import RulesEngineError, RulesError, RulesProblem
-from stopline.wiring import build_services, wire_app
+from stopline.wiring import build_services, close_app, wire_app
 from tests.bot.conftest import MakeSlack, slack_settings
 from tests.bot.fakeslack import FakeSlack
 from tests.bot.helpers import SlackDriver, ack_text
@@ -34,10 +34,7 @@ def failing_slack(bot_database_url: str, fake_slack: FakeSlack) -> Iterator[obje
 
     yield make
     for driver in built:
-        notifier = driver.app.extensions["stopline"].notifier
-        if notifier is not None:
-            notifier.close()
-        driver.services.close()
+        close_app(driver.app, driver.services)
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ from werkzeug.wrappers import Request
 
 from core.config import Settings
 from ledger import tables
-from stopline.wiring import Services, build_services, migrate, wire_app
+from stopline.wiring import Services, build_services, close_app, migrate, wire_app
 from tests.bot.fakeslack import FakeSlack
 from tests.bot.helpers import BOT_TOKEN, EVENTS, SIGNING_SECRET, SlackDriver, signature
 from tests.conftest import RULES
@@ -97,7 +97,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drill]:
     try:
         yield Drill(client, services, slack, services.database.engine)
     finally:
-        services.close()
+        close_app(app, services)
         fake.close()
 
 

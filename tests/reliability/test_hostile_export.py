@@ -37,7 +37,7 @@ from ledger.db import Database
 from ledger.export import CsvExport, export_optouts
 from ledger.tables import consent
 from stopline.cli.main import main
-from stopline.wiring import build_services, wire_app
+from stopline.wiring import build_services, close_app, wire_app
 from tests.bot.conftest import slack_settings
 from tests.bot.fakeslack import FakeSlack, ordinary_channel
 from tests.bot.helpers import AGENT, BOT_TOKEN, CHANNEL, SlackDriver, ack_text
@@ -254,8 +254,7 @@ def test_the_slack_file_neutralises_them(database_url: str, fake: FakeSlack) -> 
         assert complete.params["channel_id"].startswith("D")
         expect_neutralised(reasons_of(fake.uploads[file_id]))
     finally:
-        time.sleep(0.2)  # the listener removes its temporary file after its last call
-        slack.services.close()
+        close_app(slack.app, slack.services)  # the listener removes its file after its last call
 
 
 # --- rights -----------------------------------------------------------------------------------
@@ -288,7 +287,7 @@ def test_strangers_never_get_the_list(database_url: str, fake: FakeSlack) -> Non
         assert asked <= {"auth.test"}, asked  # no DM opened, no file, no channel looked at
         assert seen
     finally:
-        slack.services.close()
+        close_app(slack.app, slack.services)
 
 
 _flag_value = st.one_of(st.just(False), st.sampled_from([True, None, 0, 1, "false", "", []]))

@@ -26,7 +26,7 @@ from werkzeug.test import TestResponse
 
 from core.config import Settings
 from stopline.slack_http import MAX_SKEW, signature_ok
-from stopline.wiring import build_services, migrate, wire_app
+from stopline.wiring import build_services, close_app, migrate, wire_app
 from tests.bot.conftest import slack_settings
 from tests.bot.fakeslack import FakeSlack
 from tests.bot.helpers import EVENTS, SIGNING_SECRET, signature
@@ -76,10 +76,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     try:
         yield built
     finally:
-        notifier = built.extensions["stopline"].notifier
-        if notifier is not None:
-            notifier.close()
-        services.close()
+        close_app(built, services)
         fake.close()
 
 
