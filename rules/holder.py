@@ -193,8 +193,10 @@ class RulesHolder:
             if new is not None and new is not self._engine:
                 _close_quietly(new)
             error = _failure(self.path, exc)
-            self.failures += 1
+            # The text first, the counter last: whoever sees the count (/healthz, a test
+            # waiting for it) also sees why.
             self.last_error = str(error)
+            self.failures += 1
             log.error(
                 "rules not reloaded, keeping version %s in force:\n%s",
                 self._engine.version[:12],
@@ -203,9 +205,9 @@ class RulesHolder:
             return False
         old, self._engine = self._engine, new
         _close_quietly(old)
-        self.reloads += 1
         self.last_error = None
         self.loaded_at = datetime.now(UTC)
+        self.reloads += 1
         log.info("rules reloaded from %s: version %s", self.path, new.version[:12])
         return True
 
