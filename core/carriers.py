@@ -26,6 +26,12 @@ class NotACarrierDelivery(InvalidInput):
     code = "not_a_carrier_delivery"
 
 
+class MissingField(InvalidInput):
+    """A checked carrier request without a field every delivery of its kind has."""
+
+    code = "missing_field"
+
+
 @dataclass(frozen=True, slots=True)
 class CarrierIdFormat:
     """A carrier's message-id format, and the form fields that carry the id."""
@@ -124,8 +130,8 @@ TWILIO = CarrierIdFormat(
     twins=("SmsSid", "SmsMessageSid"),
     text_field="Body",
 )
-# The next carriers' adapters declare theirs here; these two are from their documented inbound
-# payloads (reference/carriers-2026.md) and should be checked against live traffic then.
+# From the carriers' documented payloads (reference/carriers-2026.md); each adapter's tests
+# hold real examples.
 TELNYX = CarrierIdFormat(
     "telnyx", re.compile(_UUID, re.ASCII), "a UUID",
     "7ee4241c-f127-47e5-9c34-3aac291f8058", "data.payload.id",
@@ -134,8 +140,34 @@ PLIVO = CarrierIdFormat(
     "plivo", re.compile(_UUID, re.ASCII), "a UUID",
     "00000000-0000-0000-0000-000000000001", "MessageUUID", text_field="Text",
 )  # fmt: skip
+BANDWIDTH = CarrierIdFormat(
+    "bandwidth", re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{9,63}", re.ASCII),
+    "10 to 64 letters, digits and dashes", "1661365814859loidf7mcwd4qacn7", "message.id",
+)  # fmt: skip
+VONAGE = CarrierIdFormat(
+    "vonage", re.compile(_UUID, re.ASCII), "a UUID",
+    "aaaaaaaa-bbbb-cccc-dddd-0123456789ab", "message_uuid",
+)  # fmt: skip
+SINCH = CarrierIdFormat(
+    "sinch", re.compile(r"[0-9A-Za-z]{10,64}", re.ASCII),
+    "10 to 64 letters and digits", "01FC66621XXXXX119Z8PMV1QPQ", "id",
+)  # fmt: skip
 
-FORMATS: dict[str, CarrierIdFormat] = {f.carrier: f for f in (TWILIO, TELNYX, PLIVO)}
+FORMATS: dict[str, CarrierIdFormat] = {
+    f.carrier: f for f in (TWILIO, TELNYX, PLIVO, BANDWIDTH, VONAGE, SINCH)
+}
+CARRIERS: tuple[str, ...] = tuple(FORMATS)
+
+# The error codes by which each carrier says a send was refused because the recipient opted
+# out (of this sender, its messaging service, profile or campaign): the contact's own opt-out.
+OPTED_OUT_CODES: dict[str, dict[str, str]] = {
+    "twilio": {"21610": "Attempt to send to unsubscribed recipient"},
+    "telnyx": {"40300": "Blocked due to STOP message"},
+    "plivo": {"200": "Destination number has opted out"},
+    "bandwidth": {"4775": "Carrier rejected due to user opt out"},
+    "vonage": {},
+    "sinch": {},
+}
 
 
 def id_format(carrier: str) -> CarrierIdFormat:
@@ -148,3 +180,8 @@ def id_format(carrier: str) -> CarrierIdFormat:
             "declare one before its adapter delivers messages.",
         )
     return found
+
+
+def opted_out_meaning(carrier: str, code: str | None) -> str | None:
+    """What the carrier means by this error code when it says the recipient opted out, or None."""
+    return OPTED_OUT_CODES.get(carrier, {}).get(code or "")

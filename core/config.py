@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
+from core.carrier_settings import CarrierSettings
 from core.dburl import normalize_database_url
 
 
-class Settings(BaseSettings):
+class Settings(CarrierSettings):
     """Every setting stopline reads. Only entry points (CLI, create_app) build one."""
 
     model_config = SettingsConfigDict(
@@ -37,11 +38,6 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = None
     api_token_name: str = "api"
     api_tokens: dict[str, SecretStr] = Field(default_factory=dict)
-
-    twilio_auth_token: SecretStr | None = Field(
-        default=None,
-        validation_alias=AliasChoices("STOPLINE_TWILIO_AUTH_TOKEN", "TWILIO_AUTH_TOKEN"),
-    )
 
     slack_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("STOPLINE_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN")

@@ -129,6 +129,7 @@ ANSWERS: dict[str, Answer] = {
     "bad_request": _YOURS_400,  # web.errors.BadInput
     "usage_error": _YOURS_400,  # bot.errors.UsageError
     "not_a_carrier_delivery": _YOURS_400,  # core.carriers.NotACarrierDelivery
+    "missing_field": _YOURS_400,  # core.carriers.MissingField
     NotAllowed.code: Answer(403, 1, "yours"),
     NotFound.code: Answer(404, 1, "yours"),
     Conflict.code: Answer(409, 1, "yours"),

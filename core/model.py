@@ -69,6 +69,14 @@ class Actor:
     name: str
 
 
+class CarrierFlag(StrEnum):
+    """What a carrier already did with a text (Twilio's OptOutType, Plivo's MessageIntent)."""
+
+    STOP = "STOP"
+    START = "START"
+    HELP = "HELP"
+
+
 @dataclass(frozen=True, slots=True)
 class InboundMessage:
     """A text from a contact to one of the business's numbers, as a carrier delivered it."""
@@ -78,6 +86,27 @@ class InboundMessage:
     contact: str
     sender: str
     body: str
+    received_at: datetime
+    flag: CarrierFlag | None = None  # the carrier's own reading, when it sends one
+    # True when stopline must send the reply itself, through the carrier's messaging API
+    # (the outbox): for carriers that take no reply in the HTTP response.
+    reply_by_api: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryStatus:
+    """What a carrier reports about a message the business sent: its state and error code.
+
+    `contact` is the recipient and `sender` the business's number it was sent from; `code` is
+    the carrier's error code as text ("21610"), None when the message did not fail.
+    """
+
+    carrier: str
+    message_id: str
+    contact: str
+    sender: str
+    status: str
+    code: str | None
     received_at: datetime
 
 
@@ -182,3 +211,15 @@ class ImportSummary:
     errors: list[str] = field(default_factory=list)
     problems: list[tuple[int, str]] = field(default_factory=list)  # (line, why), as errors
     failed_at: tuple[int, str] | None = None  # the first line not stored when the ledger failed
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A confirmation or help text to send through a carrier's messaging API (from the outbox)."""
+
+    id: int
+    carrier: str
+    sender: str  # the business's number, as the carrier wrote it
+    contact: str  # the contact's number, as the carrier wrote it
+    text: str
+    key: str  # the same on every attempt: the carrier's idempotency key, where it has one

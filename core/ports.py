@@ -7,7 +7,15 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
-from core.model import Decision, DecisionRequest, InboundMessage, Outcome, ScopeState
+from core.model import (
+    Decision,
+    DecisionRequest,
+    InboundMessage,
+    Outcome,
+    Reply,
+    Scope,
+    ScopeState,
+)
 from core.records import (
     ConsentEvent,
     ConsentWrite,
@@ -46,6 +54,10 @@ class Decider(Protocol):
 
     def decide(self, request: DecisionRequest, matched: TextMatch | None = None) -> Decision:
         """Return the decision for these facts (with `matched`, the text is not matched again)."""
+        ...
+
+    def carrier_scope(self, carrier: str) -> Scope:
+        """What an opt-out this carrier reports covers: the sender number, or the account."""
         ...
 
 
@@ -227,4 +239,22 @@ class Ledger(Protocol):
         self, since: datetime | None, sender: str | None, until: datetime | None
     ) -> CsvChunks:
         """The same list as CSV bytes built by the database."""
+        ...
+
+
+class SendFailed(Exception):
+    """A carrier's API did not take a reply; `retry`: trying again may work (network, 429, 5xx)."""
+
+    def __init__(self, detail: str, *, retry: bool, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.retry = retry
+        self.retry_after = retry_after  # seconds the carrier asked for (429's Retry-After)
+
+
+class ReplySender(Protocol):
+    """One carrier's messaging API (outbound/ implements one per carrier)."""
+
+    def send(self, reply: Reply) -> None:
+        """Send the text once; SendFailed when the carrier did not take it."""
         ...

@@ -16,9 +16,10 @@ from core.model import (
     ScopeState,
     Source,
     Status,
+    Transition,
 )
 from core.planning import Context, Plan, plan
-from core.ports import ContactTransaction
+from core.ports import ContactTransaction, MessageAnswer
 
 
 def facts(rows: dict[str, ScopeState], key: str | None) -> ScopeFacts:
@@ -81,6 +82,29 @@ def record(
     reply = decision.reply if not steps.refused else None
     status = consent_status(ctx.contact, ctx.sender, after)
     return Outcome(decision, steps.changed, reply, status, event_id, review_id), steps
+
+
+def replayed(
+    cursor: ContactTransaction, prior: MessageAnswer, contact: str, sender: str, version: str
+) -> Outcome:
+    """What a retried carrier delivery is told: the first answer, and the consent as it is now."""
+    decision = Decision(
+        transition=Transition(prior.transition),
+        scope=Scope.SENDER,
+        rule=prior.rule,
+        rules_version=version,
+        reply=prior.reply,
+    )
+    rows = cursor.scope_rows(contact)
+    return Outcome(
+        decision, False, prior.reply, consent_status(contact, sender, rows), duplicate=True
+    )
+
+
+def blocked(rows: dict[str, ScopeState], sender: str, scope: Scope) -> bool:
+    """True when an opt-out already covers this sender in this scope (the account's covers all)."""
+    keys = (ACCOUNT,) if scope is Scope.ACCOUNT else (sender, ACCOUNT)
+    return any(k in rows and rows[k].status is Status.OPTED_OUT for k in keys)
 
 
 def consent_status(contact: str, sender: str | None, rows: dict[str, ScopeState]) -> ConsentStatus:

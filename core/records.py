@@ -10,7 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from core.model import Action, InboundMessage, Outcome, Scope, Source, Status, Transition
+from core.model import (
+    Action,
+    DeliveryStatus,
+    InboundMessage,
+    Outcome,
+    Scope,
+    Source,
+    Status,
+    Transition,
+)
 
 
 @dataclass(slots=True)
@@ -116,3 +125,13 @@ class MessageRecord:
         return cls(message.carrier, message.message_id, contact, sender, message.contact,
                    message.sender, message.body, message.received_at, decided.transition,
                    decided.rule, outcome.reply)  # fmt: skip
+
+    @classmethod
+    def reported(
+        cls, status: DeliveryStatus, contact: str, sender: str, outcome: Outcome
+    ) -> MessageRecord:
+        """A carrier's opted-out report on a sent message, so that its retries are known."""
+        decided = outcome.decision
+        return cls(status.carrier, status.message_id, contact, sender, status.contact,
+                   status.sender, "", status.received_at, decided.transition, decided.rule,
+                   None)  # fmt: skip

@@ -7,27 +7,27 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from core import bulk, reviews
-from core.carriers import id_format
+from core.carrier_reports import Reporting, flagged, record_opt_out
+from core.carriers import CARRIERS, OPTED_OUT_CODES, id_format, opted_out_meaning
 from core.dates import check_window
-from core.errors import DuplicateMessage, NotFound
+from core.errors import DuplicateMessage, InvalidInput, NotFound
 from core.model import (
     ACCOUNT,
     Actor,
     CheckResult,
     Command,
     ConsentStatus,
-    Decision,
+    DeliveryStatus,
     ImportSummary,
     InboundMessage,
     Outcome,
     Scope,
     Source,
-    Transition,
 )
 from core.phone import carrier_number, normalize_phone, normalize_sender
 from core.planning import Context, refusal
-from core.ports import Clock, ContactTransaction, CsvChunks, Decider, Ledger, MessageAnswer
-from core.recording import consent_status, record, request_for
+from core.ports import Clock, CsvChunks, Decider, Ledger
+from core.recording import consent_status, record, replayed, request_for
 from core.records import ConsentEvent, MessageRecord, ReviewItem
 from core.sendcheck import split_numbers
 from core.text import clean_name, clean_reason, clean_text
@@ -77,10 +77,14 @@ class ConsentService:
         with self.ledger.contact(contact) as cursor:
             prior = cursor.find_message(message.carrier, message.message_id)
             if prior is not None:
-                return self._replay(cursor, prior, contact, sender)
+                return replayed(cursor, prior, contact, sender, self.decider.version)
             rows = cursor.scope_rows(contact)
             request = request_for(rows, Source.CONTACT, sender, text=message.body)
-            decision = self.decider.decide(request, matched)
+            decision, reason = self.decider.decide(request, matched), None
+            if message.flag is not None:
+                decision, reason = flagged(
+                    self.decider, message.carrier, message.flag, request, decision
+                )
             ctx = Context(
                 contact=contact,
                 sender=sender,
@@ -92,25 +96,44 @@ class ConsentService:
                 carrier_message_id=message.message_id,
                 contact_received=message.contact,
                 sender_received=message.sender,
+                reason=reason,
             )
             outcome, _ = record(cursor, rows, decision, ctx)
             cursor.add_message(MessageRecord.answered(message, contact, sender, outcome))
             return outcome
 
-    def _replay(
-        self, cursor: ContactTransaction, prior: MessageAnswer, contact: str, sender: str
-    ) -> Outcome:
-        decision = Decision(
-            transition=Transition(prior.transition),
-            scope=Scope.SENDER,
-            rule=prior.rule,
-            rules_version=self.decider.version,
-            reply=prior.reply,
-        )
-        rows = cursor.scope_rows(contact)
-        return Outcome(
-            decision, False, prior.reply, consent_status(contact, sender, rows), duplicate=True
-        )
+    def _ctx(self) -> Reporting:
+        return Reporting(self.ledger, self.decider, self.clock, self.region)
+
+    def receive_status(self, status: DeliveryStatus) -> Outcome | None:
+        """Record a carrier's "recipient opted out" as the contact's own opt-out; None otherwise.
+
+        Every other status (delivered, failed for another reason) is acknowledged and not
+        stored. A retried callback gets the first answer; one for a contact already opted out
+        changes nothing.
+        """
+        meaning = opted_out_meaning(status.carrier, status.code)
+        if meaning is None:
+            return None
+        return record_opt_out(self._ctx(), status, meaning, None)
+
+    def carrier_refusal(self, status: DeliveryStatus, reported_by: str) -> Outcome:
+        """Record a refusal a sending system got from its carrier, as a status callback would."""
+        if status.carrier not in CARRIERS:
+            raise InvalidInput(
+                f"unknown carrier {status.carrier!r}",
+                detail=f"carrier {status.carrier!r} is not one stopline knows; use one of "
+                f"{', '.join(CARRIERS)}.",
+            )
+        meaning = opted_out_meaning(status.carrier, status.code)
+        if meaning is None:
+            known = ", ".join(sorted(OPTED_OUT_CODES[status.carrier])) or "none yet"
+            raise InvalidInput(
+                f"{status.carrier} error {status.code} does not say the recipient opted out",
+                detail=f"{status.carrier} error {status.code!r} is not an opted-out refusal, so "
+                f"nothing was recorded. The codes understood for {status.carrier}: {known}.",
+            )
+        return record_opt_out(self._ctx(), status, meaning, reported_by)
 
     def opt_out(
         self, phone: str, sender: str | None, actor: Actor, reason: str | None = None

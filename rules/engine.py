@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from core.model import Decision, DecisionRequest
+from core.model import Decision, DecisionRequest, Scope
 from rules.compile import CompiledRules
 from rules.errors import EngineClosed, RulesEngineError
 from rules.facts import MatchedText, build_decision, build_facts
@@ -46,6 +46,12 @@ class RulesEngine(ABC):
         facts, match = build_facts(self.compiled, request, known)
         rule = self.evaluate(facts)
         return build_decision(self.compiled, rule, facts, match, request)
+
+    def carrier_scope(self, carrier: str) -> Scope:
+        """What an opt-out this carrier reports covers (rules.yml's carrier_scope; sender)."""
+        scopes = {str(name): scope for name, scope in self.compiled.model.carrier_scope.items()}
+        named = scopes.get(carrier, "sender")
+        return Scope(named)
 
     @abstractmethod
     def evaluate(self, facts: dict[str, str]) -> Rule:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from core.model import Decision, DecisionRequest, Transition
+from core.model import Decision, DecisionRequest, Scope, Transition
 from core.ports import TextMatch
 from rules.compile import CompiledRules, load_rules
 from rules.engine import PythonEngine, RulesEngine
@@ -130,6 +130,10 @@ class RulesHolder:
     def engine(self) -> RulesEngine:
         """The engine in force."""
         return self._engine
+
+    def carrier_scope(self, carrier: str) -> Scope:
+        """What an opt-out this carrier reports covers (rules.yml's carrier_scope; sender)."""
+        return self._engine.carrier_scope(carrier)
 
     def match(self, text: str) -> MatchedText:
         """Match a text with the rules in force (no stored state needed, no lock taken)."""

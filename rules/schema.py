@@ -10,6 +10,7 @@ Intent = Literal["opt_out", "opt_in", "help"]
 ScopeName = Literal["sender", "account"]
 CommandActor = Literal["agent", "api", "import"]
 OptOutSource = Literal["contact", "agent", "api", "import"]
+CarrierName = Literal["twilio", "telnyx", "plivo", "bandwidth", "vonage", "sinch"]
 
 # The floor: keywords every rules file must keep (FCC per-se list, CTIA, carriers' defaults).
 FLOOR_OPT_OUT: dict[str, ScopeName] = {
@@ -116,3 +117,6 @@ class RulesFile(_Model):
     review: Review = Field(default_factory=Review)
     guards: dict[str, Guard] = Field(default_factory=dict)
     commands: Commands = Field(default_factory=Commands)
+    # What an opt-out the carrier reports (a flagged STOP, an opted-out delivery status)
+    # covers: the number texted, or every number of the account. Unnamed carriers: sender.
+    carrier_scope: dict[CarrierName, ScopeName] = Field(default_factory=dict)

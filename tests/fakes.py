@@ -45,6 +45,10 @@ class TextDecider:
             self.matched.append(text)
         return FakeMatch(self.version, text)
 
+    def carrier_scope(self, carrier: str) -> Scope:
+        """Carrier-reported opt-outs cover the account for "wide", the number otherwise."""
+        return Scope.ACCOUNT if carrier == "wide" else Scope.SENDER
+
     def decide(self, request: DecisionRequest, matched: object | None = None) -> Decision:
         with self._lock:
             self.requests.append(request)

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from core.carrier_settings import DOOR_PATHS
 from core.text import REASON_LIMIT
 
 bp = Blueprint("openapi", __name__)
@@ -182,6 +183,23 @@ _PATHS: dict[str, Any] = {
 }  # fmt: skip
 
 
+def _carrier_doors() -> None:
+    """Every carrier door's path (the Twilio inbound hook is described in full above)."""
+    for carrier, paths in DOOR_PATHS.items():
+        for path in paths:
+            _PATHS.setdefault(path, {"post": {
+                "summary": f"{carrier}: texts from contacts and statuses of sent messages "
+                           "(checked as the README's Carriers section says)",
+                "security": [],
+                "responses": {"200": {"description": "Taken (or a status ignored)"},
+                              **_errors(400, 413, 503),
+                              "401": _json(_ref("Error"), "Credentials missing or wrong"),
+                              "403": _json(_ref("Error"), "Signature missing or wrong")}}})
+
+
+_carrier_doors()
+
+
 def query_fields(rule: str, method: str) -> tuple[str, ...] | None:
     """The query parameters documented for a Flask rule and method; None when undocumented."""
     path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
@@ -198,7 +216,7 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "stopline",
             "version": "1",
-            "description": "SMS consent ledger: the Twilio hook and the consent API.",
+            "description": "SMS consent ledger: the carriers' hooks and the consent API.",
         },
         "security": [{"bearer": []}],
         "paths": _PATHS,

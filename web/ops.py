@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from core.carrier_settings import CARRIER_NAMES, CarrierState
 from core.errors import StoplineError
 from web.context import AppState, state
 from web.serialize import iso
@@ -52,6 +53,15 @@ def _rules(app: AppState) -> dict[str, Any]:
     }
 
 
+def _carrier(carrier: CarrierState) -> dict[str, Any]:
+    return {
+        "configured": carrier.configured,
+        "missing": list(carrier.missing),
+        "replies": carrier.replies,
+        "summary": carrier.banner(),
+    }
+
+
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
     """200 when the database answers and rules are loaded, else 503 with what is wrong.
@@ -70,6 +80,7 @@ def healthz() -> tuple[Response, int]:
         "database": database,
         "rules": rules,
         "twilio": settings.twilio_configured,
+        "carriers": {name: _carrier(settings.carrier(name)) for name in CARRIER_NAMES},
         "api": bool(settings.api_token_names()),
         "slack": "configured" if settings.slack_configured else "off",
     }

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from core.carrier_settings import CARRIER_NAMES, DOOR_PATHS
 from core.config import Settings
 from stopline.server.portcheck import address
 from stopline.wiring import ensure_migrated, safe_url
@@ -33,7 +34,8 @@ def banner(settings: Settings, services: Services) -> list[str]:
     if settings.twilio_configured:
         lines.append(
             f"  Twilio:   configured; set the number's messaging webhook to "
-            f"POST {public}/webhooks/twilio"
+            f"POST {public}/webhooks/twilio (statuses: {public}/webhooks/twilio/status); "
+            f"{settings.carrier('twilio').banner()[4:]}"
         )
         if not settings.public_url:
             lines.append(
@@ -44,6 +46,11 @@ def banner(settings: Settings, services: Services) -> list[str]:
         lines.append(
             "  Twilio:   NOT configured: set TWILIO_AUTH_TOKEN (the hook answers 503 until then)"
         )
+    for name in CARRIER_NAMES[1:]:  # Twilio's lines are above
+        carrier = settings.carrier(name)
+        urls = ", ".join(public + path for path in DOOR_PATHS[name])
+        where = f"POST {urls}; " if carrier.configured else ""
+        lines.append(f"  {name.capitalize() + ':':<9} {where}{carrier.banner()}")
     names = sorted(set(settings.api_token_names().values()))
     if names:
         lines.append(

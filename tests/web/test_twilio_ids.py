@@ -56,7 +56,7 @@ def test_the_boundary_shift_replay_keeps_its_signature_and_is_refused(
     body = _refused(post_sms(client, shifted, signature=signature))
     assert "MessageSid" in body["detail"] and "32 hexadecimal" in body["detail"]
     assert _status(services) == "opted_out" and _events(services) == before
-    assert "refused a signed Twilio request" in caplog.text
+    assert "refused a checked Twilio request that Twilio would not send" in caplog.text
 
 
 HEX32 = "e287d7109a5a925f182f0e07fe5b223b"

@@ -1,4 +1,4 @@
-"""POST /webhooks/twilio: a contact's text, signed by Twilio, answered in TwiML."""
+"""Twilio's doors: a contact's text (answered in TwiML) and the status of a sent message."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import urlparse
 
-from flask import Blueprint, Request, Response, request
+from flask import Blueprint, Request, Response
 from twilio.request_validator import (
     SIGNATURE_HEADER,
     SIGNATURE_SETTINGS_HEADER,
@@ -19,11 +19,10 @@ from twilio.request_validator import (
 )
 from twilio.twiml.messaging_response import MessagingResponse
 
-from core.carriers import TWILIO, NotACarrierDelivery
+from core.carriers import TWILIO, MissingField
 from core.config import Settings
-from core.model import InboundMessage, Source
-from web.context import state
-from web.errors import json_error
+from core.model import CarrierFlag, DeliveryStatus, InboundMessage
+from web.carrier_door import Delivery, Handled, Refusal, door
 
 bp = Blueprint("twilio", __name__)
 log = logging.getLogger(__name__)
@@ -87,50 +86,75 @@ def _twiml(reply: str | None) -> Response:
     return Response(_twiml_text(reply), mimetype="text/xml")
 
 
-@bp.post("/webhooks/twilio")
-def inbound() -> Response:
-    """Record a contact's text and answer with the confirmation or help reply, if any."""
-    app = state()
-    settings = app.settings
-    if not settings.twilio_configured:
-        return json_error(
-            503,
-            "twilio_not_configured",
-            "The Twilio hook is off: set TWILIO_AUTH_TOKEN (or STOPLINE_TWILIO_AUTH_TOKEN) "
-            "so stopline can check Twilio's signatures. Unsigned requests are never accepted.",
-        )
-    if not _signature_ok(settings, request):
+class TwilioAdapter:
+    """Twilio's texts (POST /webhooks/twilio) or its status callbacks (/webhooks/twilio/status)."""
+
+    name = "twilio"
+    replies_in_response = True
+
+    def __init__(self, statuses: bool) -> None:
+        self.statuses = statuses
+
+    def verify(self, settings: Settings, req: Request) -> Refusal | None:
+        """None when X-Twilio-Signature matches the request."""
+        if _signature_ok(settings, req):
+            return None
         log.warning("refused a Twilio request with a missing or wrong signature for %s",
-                    signed_url(settings, request))  # fmt: skip
-        return json_error(
+                    signed_url(settings, req))  # fmt: skip
+        return Refusal(
             403,
             "invalid_signature",
             "X-Twilio-Signature is missing or does not match this request. Check the auth "
             "token and, behind a proxy, set STOPLINE_PUBLIC_URL to the URL Twilio calls.",
         )
-    form = request.form
-    missing = [name for name in ("From", "To") if not form.get(name)]
-    if missing:
-        return json_error(
-            400, "missing_field", f"Required Twilio field(s) missing: {', '.join(missing)}."
-        )
-    try:
+
+    def parse(self, settings: Settings, req: Request) -> Delivery:
+        """The text, or the status, in a signed Twilio form."""
+        form = req.form
+        missing = [name for name in ("From", "To") if not form.get(name)]
+        if missing:
+            raise MissingField(f"Required Twilio field(s) missing: {', '.join(missing)}.")
         # Signed, yet not what Twilio sends (an id that absorbed its neighbour, a repeated
         # field): a replay with its boundaries shifted, never a genuine delivery.
         message_id = TWILIO.message_id(form.to_dict(flat=False))
-    except NotACarrierDelivery as exc:
-        log.warning("refused a signed Twilio request that Twilio would not send: %s", exc.message)
-        return json_error(400, exc.code, exc.detail)
-    message = InboundMessage(
-        carrier="twilio",
-        message_id=message_id,
-        contact=form["From"],
-        sender=form["To"],
-        body=form.get("Body", ""),
-        received_at=datetime.now(UTC),
-    )
-    outcome = app.services.consent.receive_message(message)
-    app.metrics.decision(outcome, Source.CONTACT)
-    if app.notifier is not None:
-        app.notifier.message_received(message, outcome)  # queued; never delays the answer
-    return _twiml(outcome.reply)
+        now = datetime.now(UTC)
+        if self.statuses:
+            # Sent by the business from From to the contact at To: the reverse of a text.
+            status = DeliveryStatus(
+                carrier="twilio",
+                message_id=message_id,
+                contact=form["To"],
+                sender=form["From"],
+                status=form.get("MessageStatus", form.get("SmsStatus", "")),
+                code=form.get("ErrorCode") or None,
+                received_at=now,
+            )
+            return Delivery(statuses=[status])
+        message = InboundMessage(
+            carrier="twilio",
+            message_id=message_id,
+            contact=form["From"],
+            sender=form["To"],
+            body=form.get("Body", ""),
+            received_at=now,
+            flag=_flag(form.get("OptOutType")),
+        )
+        return Delivery(messages=[message])
+
+    def answer(self, handled: Handled, replies: bool) -> Response:
+        """TwiML with the reply, if any (an empty <Response/> for a status callback)."""
+        texts = handled.replies if replies else []
+        return _twiml(texts[0] if texts else None)
+
+
+def _flag(value: str | None) -> CarrierFlag | None:
+    """Twilio's OptOutType (STOP, START, HELP), as Advanced Opt-Out set it; None otherwise."""
+    try:
+        return CarrierFlag((value or "").strip().upper()) if value else None
+    except ValueError:
+        log.warning("ignored an unknown Twilio OptOutType %r", str(value)[:40])
+        return None
+
+
+door(bp, "/webhooks/twilio", TwilioAdapter(statuses=False), "inbound")
+door(bp, "/webhooks/twilio/status", TwilioAdapter(statuses=True), "status")

@@ -1,0 +1,9 @@
+"""The carriers' doors, one module each; web/app.py registers every blueprint listed here."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from web.carriers import twilio
+
+BLUEPRINTS: tuple[Blueprint, ...] = (twilio.bp,)
