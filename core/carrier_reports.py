@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from core.carriers import id_format
+from core.carriers import CARRIERS, OPTED_OUT_CODES, id_format, opted_out_meaning
+from core.errors import InvalidInput, InvalidPhoneNumber
 from core.model import (
     CarrierFlag,
     Decision,
@@ -118,6 +119,33 @@ def record_opt_out(
         if status.message_id:
             cursor.add_message(MessageRecord.reported(status, contact, sender, outcome))
         return outcome
+
+
+def refusal_meaning(status: DeliveryStatus, region: str, index: int = 0, of: int = 1) -> str:
+    """What a reported refusal's code means; InvalidInput saying what to fix when it is not one."""
+    where = f"refusal {index + 1} of {of}: " if of > 1 else ""
+    if status.carrier not in CARRIERS:
+        raise InvalidInput(
+            f"{where}unknown carrier {status.carrier!r}",
+            detail=f"{where}carrier {status.carrier!r} is not one stopline knows; use one of "
+            f"{', '.join(CARRIERS)}. Nothing was recorded.",
+        )
+    meaning = opted_out_meaning(status.carrier, status.code)
+    if meaning is None:
+        known = ", ".join(sorted(OPTED_OUT_CODES[status.carrier])) or "none"
+        raise InvalidInput(
+            f"{where}{status.carrier} error {status.code} does not say the recipient opted out",
+            detail=f"{where}{status.carrier} error {status.code!r} is not an opted-out refusal, "
+            f"so nothing was recorded. The codes understood for {status.carrier}: {known}.",
+        )
+    try:
+        carrier_number(status.contact, region)
+        carrier_number(status.sender, region)
+        if status.message_id:
+            id_format(status.carrier).check(status.message_id, "message_id")
+    except (InvalidInput, InvalidPhoneNumber) as exc:
+        raise InvalidInput(f"{where}{exc.message}", detail=f"{where}{exc.detail}") from None
+    return meaning
 
 
 def _wider(a: Scope, b: Scope) -> Scope:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from core import bulk, reviews
-from core.carrier_reports import Reporting, flagged, record_opt_out
-from core.carriers import CARRIERS, OPTED_OUT_CODES, id_format, opted_out_meaning
+from core.carrier_reports import Reporting, flagged, record_opt_out, refusal_meaning
+from core.carriers import id_format, opted_out_meaning
 from core.dates import check_window
-from core.errors import DuplicateMessage, InvalidInput, NotFound
+from core.errors import DuplicateMessage, NotFound
 from core.model import (
     ACCOUNT,
     Actor,
@@ -117,23 +117,19 @@ class ConsentService:
             return None
         return record_opt_out(self._ctx(), status, meaning, None)
 
-    def carrier_refusal(self, status: DeliveryStatus, reported_by: str) -> Outcome:
-        """Record a refusal a sending system got from its carrier, as a status callback would."""
-        if status.carrier not in CARRIERS:
-            raise InvalidInput(
-                f"unknown carrier {status.carrier!r}",
-                detail=f"carrier {status.carrier!r} is not one stopline knows; use one of "
-                f"{', '.join(CARRIERS)}.",
-            )
-        meaning = opted_out_meaning(status.carrier, status.code)
-        if meaning is None:
-            known = ", ".join(sorted(OPTED_OUT_CODES[status.carrier])) or "none yet"
-            raise InvalidInput(
-                f"{status.carrier} error {status.code} does not say the recipient opted out",
-                detail=f"{status.carrier} error {status.code!r} is not an opted-out refusal, so "
-                f"nothing was recorded. The codes understood for {status.carrier}: {known}.",
-            )
-        return record_opt_out(self._ctx(), status, meaning, reported_by)
+    def carrier_refusals(
+        self, statuses: Sequence[DeliveryStatus], reported_by: str
+    ) -> list[Outcome]:
+        """Record refusals sending systems got from their carriers, as status callbacks would.
+
+        Every one is checked before any is recorded: a list with one unknown code changes nothing.
+        """
+        meanings = [refusal_meaning(status, self.region, i, len(statuses))
+                    for i, status in enumerate(statuses)]  # fmt: skip
+        return [
+            record_opt_out(self._ctx(), status, meaning, reported_by)
+            for status, meaning in zip(statuses, meanings, strict=True)
+        ]
 
     def opt_out(
         self, phone: str, sender: str | None, actor: Actor, reason: str | None = None

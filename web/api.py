@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
 import json
-import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -18,8 +16,9 @@ from web.auth import current_actor, require_token
 from web.context import state
 from web.csv_export import csv_response, parse_since
 from web.errors import BadInput
+from web.jsonbody import json_body, optional_text, required_text, unknown_keys
 from web.limits import cap_api_body
-from web.openapi import query_fields, request_fields
+from web.openapi import query_fields
 from web.serialize import event_json, outcome_json, review_json, status_json
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
@@ -37,71 +36,7 @@ def _known_query() -> None:
         return
     unknown = [key for key in request.args if key not in allowed]
     if unknown:
-        raise BadInput(_unknown("query parameter(s)", unknown, allowed))
-
-
-def _not_json(token: str) -> float:
-    raise ValueError(f"{token} is not JSON")
-
-
-def _finite(token: str) -> float:
-    value = float(token)
-    if not math.isfinite(value):
-        raise ValueError(f"{token} is out of range")
-    return value
-
-
-def _body(schema: str) -> dict[str, Any]:
-    # Parsed whatever the content type: curl's default form type must not turn JSON into a 415.
-    # NaN, Infinity and 1e999 (read as Infinity) are refused: the send check echoes invalid
-    # entries back, and an answer carrying them is not JSON to any strict parser.
-    try:
-        # Not kept after parsing: a million-number check is 15 MB of JSON the handler no
-        # longer needs (cap_api_body caches it only for a body sent without a length).
-        body = json.loads(request.get_data(cache=False), parse_constant=_not_json,
-                          parse_float=_finite)  # fmt: skip
-    except RecursionError:
-        raise BadInput("The request body nests JSON too deeply.") from None
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError and the refusals above
-        raise BadInput(f"The request body is not valid JSON ({exc}).") from None
-    if not isinstance(body, dict):
-        raise BadInput("The request body must be a JSON object.")
-    _known_fields(body, request_fields(schema))
-    return body
-
-
-def _known_fields(body: dict[str, Any], fields: tuple[str, ...]) -> None:
-    """BadInput naming every key the endpoint does not take (and the likely meant one)."""
-    unknown = [key for key in body if key not in fields]
-    if unknown:
-        raise BadInput(_unknown("field(s)", unknown, fields))
-
-
-def _unknown(what: str, unknown: list[str], known: tuple[str, ...]) -> str:
-    """Names the unknown keys (the likely meant one too) and the ones the endpoint takes."""
-    hints = []
-    for key in unknown[:5]:
-        close = difflib.get_close_matches(key, known, n=1)
-        shown = json.dumps(key[:40])
-        hints.append(f'{shown} (did you mean "{close[0]}"?)' if close else shown)
-    more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
-    takes = ", ".join(f'"{name}"' for name in known) or "none"
-    listed = ", ".join(hints)
-    return f"Unknown {what} {listed}{more}; this endpoint takes {takes}. Nothing was changed."
-
-
-def _text(body: dict[str, Any], key: str) -> str | None:
-    value = body.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise BadInput(f'"{key}" must be a string, got {type(value).__name__}.')
-
-
-def _required(body: dict[str, Any], key: str) -> str:
-    value = _text(body, key)
-    if not value:
-        raise BadInput(f'"{key}" is required.')
-    return value
+        raise BadInput(unknown_keys("query parameter(s)", unknown, allowed))
 
 
 def _query(name: str) -> str | None:
@@ -134,8 +69,8 @@ def consent_check_get() -> Response:
 @bp.post("/consent/check")
 def consent_check() -> Response:
     """Split a list of numbers (up to millions) into sendable, suppressed and invalid."""
-    body = _body("CheckRequest")
-    sender = _required(body, "sender")
+    body = json_body("CheckRequest")
+    sender = required_text(body, "sender")
     phones = body.get("phones")
     if not isinstance(phones, list):
         raise BadInput('"phones" must be a list of phone numbers.')
@@ -182,10 +117,11 @@ def _any_json(items: Sequence[object]) -> str:
 @bp.post("/optouts")
 def opt_out() -> tuple[Response, int]:
     """Opt a contact out for one sender, or for the account when no sender is given."""
-    body = _body("OptOutRequest")
+    body = json_body("OptOutRequest")
     app = state()
     outcome = app.services.consent.opt_out(
-        _required(body, "phone"), _text(body, "sender"), current_actor(), _text(body, "reason")
+        required_text(body, "phone"), optional_text(body, "sender"), current_actor(),
+        optional_text(body, "reason"),
     )
     app.metrics.decision(outcome, Source.API)
     return jsonify(outcome_json(outcome)), 201
@@ -249,7 +185,7 @@ def reviews() -> Response:
 @bp.post("/reviews/<int:review_id>/decision")
 def decide_review(review_id: int) -> Response:
     """Close a review item: {"opt_out": true} opts the contact out, false dismisses it."""
-    opt_out = _body("DecisionRequest").get("opt_out")
+    opt_out = json_body("DecisionRequest").get("opt_out")
     if not isinstance(opt_out, bool):
         raise BadInput('"opt_out" must be true (an opt-out) or false (not an opt-out).')
     item = state().services.consent.decide_review(review_id, opt_out, current_actor())

@@ -11,7 +11,7 @@ from core.config import Settings
 from core.doors import DoorServices
 from core.phone import canonical_nanp, canonical_nanp_lines
 from core.ports import Notices
-from web import api, errors, openapi, ops, request_metrics
+from web import api, errors, openapi, ops, refusals, request_metrics
 from web.carriers import BLUEPRINTS
 from web.context import AppState, install
 from web.limits import cap_small_bodies
@@ -40,7 +40,7 @@ def create_app(
     errors.register(app)
     app.before_request(cap_small_bodies)
     request_metrics.install(app)
-    for blueprint in (*BLUEPRINTS, api.bp, ops.bp, openapi.bp):
+    for blueprint in (*BLUEPRINTS, api.bp, refusals.bp, ops.bp, openapi.bp):
         app.register_blueprint(blueprint)
     if slack_handler is not None:
         _route_slack(app, slack_handler)

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from core.carrier_settings import DOOR_PATHS
+from core.carrier_settings import CARRIER_NAMES, DOOR_PATHS
 from core.text import REASON_LIMIT
 
 bp = Blueprint("openapi", __name__)
@@ -60,6 +60,13 @@ REQUESTS: dict[str, dict[str, Any]] = {
                       "properties": {
         "phone": _PHONE, "sender": _NSTR,
         "reason": {"type": ["string", "null"], "maxLength": REASON_LIMIT}}},
+    "CarrierRefusal": {"type": "object", "required": ["carrier", "code", "phone", "sender"],
+                       "additionalProperties": False,
+                       "description": "A send the carrier refused because the recipient "
+                                      "opted out (Twilio 21610, Telnyx 40300, ...)",
+                       "properties": {
+        "carrier": {"enum": list(CARRIER_NAMES)}, "code": {"type": ["string", "integer"]},
+        "phone": _PHONE, "sender": _PHONE, "message_id": _NSTR}},
     "DecisionRequest": {"type": "object", "required": ["opt_out"],
                         "additionalProperties": False,
                         "properties": {"opt_out": {"type": "boolean"}}},
@@ -116,6 +123,13 @@ _PATHS: dict[str, Any] = {
                               "content": {"text/xml": {"schema": _STR}}},
                       **_errors(400, 413, 503),
                       "403": _json(_ref("Error"), "X-Twilio-Signature missing or wrong")}}},
+    "/v1/carrier-refusals": {"post": {
+        "summary": "Record refusals a sending system got from its carrier (recipient opted out)",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "oneOf": [_ref("CarrierRefusal"),
+                      {"type": "array", "items": _ref("CarrierRefusal"), "maxItems": 500}]}}}},
+        "responses": {"200": {"description": "Recorded (each as the contact's own opt-out)"},
+                      **_errors(*_API_ERRORS, 413)}}},
     "/v1/consent/{phone}": {"get": {
         "summary": "A contact's consent as seen from one sender",
         "parameters": [_path("phone"), _SENDER],
