@@ -43,8 +43,10 @@ def flagged(
     # The rules' own answer to the carrier's keyword: a START from a contact who never opted
     # out changes nothing, a STOP from one already opted out neither, as for a typed keyword.
     as_keyword = decider.decide(replace(request, text=keyword), decider.match(keyword))
-    if as_keyword.transition in (decided.transition, Transition.NONE):
-        decision, reason = decided, None  # the rules heard what the carrier heard, or no more
+    if as_keyword.transition in (decided.transition, Transition.NONE) or (
+        decided.transition is Transition.OPT_OUT  # a flag never undoes a revocation heard
+    ):
+        decision, reason = decided, None  # the rules heard what the carrier heard, or more
     else:
         decision = replace(as_keyword, rule=carrier_rule(carrier, keyword))
         reason = (

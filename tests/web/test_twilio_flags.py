@@ -95,3 +95,13 @@ def test_a_retried_flagged_text_gets_the_first_answer(
     first = messages(post_sms(client, form))
     assert messages(post_sms(client, form)) == first
     assert len(services.consent.events(CONTACT)) == 1
+
+
+@pytest.mark.parametrize("flag", ["START", "HELP"])
+def test_a_flag_never_undoes_an_opt_out_the_rules_heard(
+    client: FlaskClient, services: Services, flag: str
+) -> None:
+    post_sms(client, flagged("STOP", flag))
+    assert not services.consent.status(CONTACT, BUSINESS).can_send
+    (event,) = services.consent.events(CONTACT)
+    assert event.rule == "opt_out"
