@@ -81,12 +81,16 @@ class CarrierState:
         """One line for the serve banner and /healthz."""
         if not self.configured:
             return f"off: set {' and '.join(self.missing)}"
+        return f"on; {self.replies_summary()}"
+
+    def replies_summary(self) -> str:
+        """Who sends this carrier's replies, or what they still need."""
         if self.replies == "none":
             unset = self.missing_for_replies
-            return "on; no replies" + (f" (set {', '.join(unset)} to send them)" if unset else "")
+            return "no replies" + (f" (set {', '.join(unset)} to send them)" if unset else "")
         if self.replies == "stopline" and self.missing_for_replies:
-            return f"on; replies need {', '.join(self.missing_for_replies)}"
-        return f"on; replies by {self.replies}"
+            return f"replies need {', '.join(self.missing_for_replies)}"
+        return f"replies by {self.replies}"
 
 
 # For each carrier: the variables that check its requests, then those its replies need

@@ -35,7 +35,7 @@ def banner(settings: Settings, services: Services) -> list[str]:
         lines.append(
             f"  Twilio:   configured; set the number's messaging webhook to "
             f"POST {public}/webhooks/twilio (statuses: {public}/webhooks/twilio/status); "
-            f"{settings.carrier('twilio').banner()[4:]}"
+            f"{settings.carrier('twilio').replies_summary()}"
         )
         if not settings.public_url:
             lines.append(
@@ -49,8 +49,9 @@ def banner(settings: Settings, services: Services) -> list[str]:
     for name in CARRIER_NAMES[1:]:  # Twilio's lines are above
         carrier = settings.carrier(name)
         urls = ", ".join(public + path for path in DOOR_PATHS[name])
-        where = f"POST {urls}; " if carrier.configured else ""
-        lines.append(f"  {name.capitalize() + ':':<9} {where}{carrier.banner()}")
+        on = f"on; POST {urls}; {carrier.replies_summary()}"
+        shown = on if carrier.configured else carrier.banner()
+        lines.append(f"  {name.capitalize() + ':':<9} {shown}")
     names = sorted(set(settings.api_token_names().values()))
     if names:
         lines.append(
