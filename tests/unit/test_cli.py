@@ -372,6 +372,15 @@ def test_serve_rejects_zero_workers(ledger: Invoke) -> None:
           "set STOPLINE_PUBLIC_URL", "API:      configured (tokens: crm)"]),
         ({"twilio_auth_token": "t", "public_url": "https://sms.example.com/"},
          ["POST https://sms.example.com/webhooks/twilio"]),
+        ({}, ["Telnyx:   off: set TELNYX_PUBLIC_KEY", "Plivo:    off: set PLIVO_AUTH_TOKEN",
+              "Bandwidth: off: set BANDWIDTH_CALLBACK_USERNAME and BANDWIDTH_CALLBACK_PASSWORD",
+              "Vonage:   off: set VONAGE_SIGNATURE_SECRET",
+              "Sinch:    off: set SINCH_CALLBACK_USERNAME and SINCH_CALLBACK_PASSWORD"]),
+        ({"telnyx_public_key": "k", "sinch_callback_username": "u",
+          "sinch_callback_password": "p", "sinch_replies": "carrier"},
+         ["Telnyx:   on; POST http://127.0.0.1:8000/webhooks/telnyx; no replies (set "
+          "TELNYX_API_KEY to send them)",
+          "Sinch:    on; POST http://127.0.0.1:8000/webhooks/sinch; replies by carrier"]),
     ],
 )  # fmt: skip
 def test_banner_names_what_is_configured_and_what_to_set(
