@@ -33,6 +33,15 @@ def test_healthz_reports_database_rules_and_configuration(
     assert body["rules"]["version"] == services.rules.version
     assert body["rules"]["last_error"] is None
     assert body["twilio"] is True and body["api"] is True and body["slack"] == "off"
+    carriers = body["carriers"]
+    assert list(carriers) == ["twilio", "telnyx", "plivo", "bandwidth", "vonage", "sinch"]
+    assert carriers["twilio"] == {"configured": True, "missing": [], "replies": "stopline",
+                                  "summary": "on; replies by stopline"}  # fmt: skip
+    assert carriers["telnyx"]["configured"] is False
+    assert carriers["telnyx"]["missing"] == ["TELNYX_PUBLIC_KEY"]
+    assert carriers["bandwidth"]["summary"] == (
+        "off: set BANDWIDTH_CALLBACK_USERNAME and BANDWIDTH_CALLBACK_PASSWORD"
+    )
 
 
 def _broken_services(settings: Settings, services: Services, tmp_path: Path) -> Services:
