@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
-from core.model import Action, Actor, Source, Status
+from core.model import Action, Actor, DeliveryStatus, Source, Status
 from tests.bot.conftest import MakeSlack
 from tests.bot.helpers import AGENT, BOSS, TEAM, SlackDriver, ack_text, blocks_text
 from tests.web.helpers import BUSINESS, OTHER_BUSINESS, post_sms, sms
@@ -105,6 +106,16 @@ def test_consent_shows_the_card_with_who_and_what_they_texted(slack: SlackDriver
     actions = [b for b in reply["blocks"] if b["type"] == "actions"]
     ids = [e["action_id"] for a in actions for e in a["elements"]]
     assert ids == ["card_opt_out"]  # a contact's own opt-out: no Opt in button, even for BOSS
+
+
+def test_consent_shows_an_opt_out_the_carrier_reported(slack: SlackDriver) -> None:
+    refused = DeliveryStatus("twilio", "SM" + "e" * 32, CONTACT, BUSINESS, "failed", "21610",
+                             datetime.now(UTC))  # fmt: skip
+    assert slack.services.consent.receive_status(refused) is not None
+    slack.command("/consent", "2065550123")
+    text = blocks_text(answer(slack)["blocks"])
+    assert "OPTED OUT of 1 sender number" in text and "rule `carrier:twilio:21610`" in text
+    assert "only the contact can undo this" in text and "21610" in text
 
 
 def test_consent_escapes_what_the_contact_wrote(slack: SlackDriver) -> None:
