@@ -16,7 +16,7 @@ class Answer:
     """What the fake answers to one request."""
 
     status: int = 202
-    body: str = '{"id": "accepted"}'
+    body: str | bytes = '{"id": "accepted"}'
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -57,7 +57,7 @@ class FakeCarrierApi:
                         )
                     )
                     answer = fake.script.pop(0) if fake.script else Answer()
-                data = answer.body.encode()
+                data = answer.body if isinstance(answer.body, bytes) else answer.body.encode()
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
