@@ -13,7 +13,7 @@ from core.ports import SendFailed
 from outbound import build_senders
 from outbound.http import DETAIL_LIMIT, retry_after
 from tests.fakecarrierapi import Answer, fake_carrier_api
-from tests.integration.test_senders import CARRIERS, IDS, Carrier
+from tests.sendercases import CARRIERS, IDS, Carrier
 
 _header_text = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=40)
 _json = st.recursive(
