@@ -21,7 +21,7 @@ class BandwidthSender:
         self._application_id = application_id
         self._username = username
         self._password = password
-        self._url = join(api_url, "users", quote(account_id, safe=""), "messages")
+        self.url = join(api_url, "users", quote(account_id, safe=""), "messages")
         self._session = new_session((username, password))
 
     def send(self, reply: Reply) -> None:
@@ -38,7 +38,7 @@ class BandwidthSender:
         post_json(
             self._session,
             self.carrier,
-            self._url,
+            self.url,
             body,
             error_text=error_text,
             secrets=[self._username, self._password],

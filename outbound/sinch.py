@@ -17,7 +17,7 @@ class SinchSender:
 
     def __init__(self, service_plan_id: str, api_token: str, api_url: str) -> None:
         self._token = api_token
-        self._url = join(api_url, quote(service_plan_id, safe=""), "batches")
+        self.url = join(api_url, quote(service_plan_id, safe=""), "batches")
         self._session = new_session()
 
     def send(self, reply: Reply) -> None:
@@ -31,7 +31,7 @@ class SinchSender:
         post_json(
             self._session,
             self.carrier,
-            self._url,
+            self.url,
             body,
             headers={"Authorization": f"Bearer {self._token}"},
             error_text=error_text,

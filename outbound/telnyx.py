@@ -22,7 +22,7 @@ class TelnyxSender:
 
     def __init__(self, api_key: str, api_url: str) -> None:
         self._key = api_key
-        self._url = join(api_url, "messages")
+        self.url = join(api_url, "messages")
         self._session = new_session()
 
     def send(self, reply: Reply) -> None:
@@ -35,7 +35,7 @@ class TelnyxSender:
         post_json(
             self._session,
             self.carrier,
-            self._url,
+            self.url,
             body,
             headers=headers,
             error_text=error_text,

@@ -17,7 +17,7 @@ class VonageSender:
     def __init__(self, api_key: str, api_secret: str, api_url: str) -> None:
         self._key = api_key
         self._secret = api_secret
-        self._url = join(api_url, "messages")
+        self.url = join(api_url, "messages")
         self._session = new_session((api_key, api_secret))
 
     def send(self, reply: Reply) -> None:
@@ -33,7 +33,7 @@ class VonageSender:
         post_json(
             self._session,
             self.carrier,
-            self._url,
+            self.url,
             body,
             error_text=error_text,
             secrets=[self._key, self._secret],

@@ -223,3 +223,38 @@ def test_telnyx_idempotency_key(key: str, expected: str) -> None:
 )
 def test_vonage_numbers_go_without_plus(number: str, expected: str) -> None:
     assert vonage_number(number) == expected
+
+
+@pytest.mark.parametrize(
+    ("carrier", "url"),
+    [
+        ("telnyx", "https://api.telnyx.com/v2/messages"),
+        ("bandwidth", "https://messaging.bandwidth.com/api/v2/users/9900000/messages"),
+        ("vonage", "https://api.nexmo.com/v1/messages"),
+        ("sinch", "https://us.sms.api.sinch.com/xms/v1/jd63jf88477ll123ab4567cd89012ef3/batches"),
+    ],
+)
+def test_the_default_api_urls(carrier: str, url: str) -> None:
+    senders = build_senders(settings_of(BY_NAME[carrier].credentials))
+    try:
+        assert senders[carrier].url == url  # type: ignore[attr-defined]
+    finally:
+        senders[carrier].close()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("values", "carrier", "url"),
+    [
+        ({"TELNYX_API_URL": "http://h/v2"}, "telnyx", "http://h/v2/messages"),
+        ({"VONAGE_API_URL": "http://h/v1//"}, "vonage", "http://h/v1/messages"),
+        ({"BANDWIDTH_ACCOUNT_ID": "a/b?c"}, "bandwidth", "/users/a%2Fb%3Fc/messages"),
+        ({"SINCH_SERVICE_PLAN_ID": "p/../x"}, "sinch", "/p%2F..%2Fx/batches"),
+    ],
+    ids=["no-trailing-slash", "extra-slashes", "account-quoted", "plan-quoted"],
+)
+def test_urls_are_joined_and_ids_quoted(values: dict[str, str], carrier: str, url: str) -> None:
+    senders = build_senders(settings_of({**BY_NAME[carrier].credentials, **values}))
+    try:
+        assert senders[carrier].url.endswith(url)  # type: ignore[attr-defined]
+    finally:
+        senders[carrier].close()  # type: ignore[attr-defined]
