@@ -22,6 +22,15 @@ DETAIL_LIMIT = 300  # characters of a carrier's error text kept in SendFailed.de
 ERROR_BODY_LIMIT = 64 * 1024  # bytes of an error answer read to find that text
 
 ErrorText = Callable[[Any], str | None]
+# Raised before anything is sent, for a setting no request can carry.
+_UNSENDABLE = (
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidURL,
+    requests.exceptions.InvalidHeader,
+    UnicodeError,  # a Basic auth credential outside latin-1
+)
+_NOT_SENT = "{}: not sent ({}): check its API URL and credentials"
 
 
 def new_session(auth: tuple[str, str] | None = None) -> requests.Session:
@@ -50,17 +59,28 @@ def post_json(
 ) -> None:
     """POST `body` as JSON once; return on a 2xx answer, else raise SendFailed."""
     hidden = [s for s in secrets if s]
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    try:
+        # Checked here: http.client would raise it mid-send, where it looks like a network error.
+        for value in sent.values():
+            value.encode("latin-1")
+    except UnicodeError:
+        raise SendFailed(_NOT_SENT.format(carrier, "UnicodeEncodeError"), retry=False) from None
     try:
         answer = session.post(
             url,
             data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json", **(headers or {})},
+            headers=sent,
             timeout=TIMEOUT,
             allow_redirects=False,
             # The status line decides: a 2xx is taken without waiting for its body, and an
             # error's body is read only up to ERROR_BODY_LIMIT.
             stream=True,
         )
+    except _UNSENDABLE as exc:
+        # A URL or credential no request can carry: trying again cannot help. str(exc) would
+        # quote it (a header's value is the credential), so only the class is named.
+        raise SendFailed(_NOT_SENT.format(carrier, type(exc).__name__), retry=False) from None
     except requests.RequestException as exc:
         # str(exc) names the URL (an account id in the path): the class name is enough.
         raise SendFailed(f"{carrier}: no answer ({type(exc).__name__})", retry=True) from None

@@ -258,3 +258,29 @@ def test_urls_are_joined_and_ids_quoted(values: dict[str, str], carrier: str, ur
         assert senders[carrier].url.endswith(url)  # type: ignore[attr-defined]
     finally:
         senders[carrier].close()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("values", "carrier"),
+    [
+        ({"TELNYX_API_URL": "api.telnyx.com/v2/"}, "telnyx"),
+        ({"SINCH_API_URL": "ftp://127.0.0.1/xms/v1/"}, "sinch"),
+        ({"VONAGE_API_URL": "http://[::1/v1/"}, "vonage"),
+        ({"TELNYX_API_KEY": "KEYtelnyx\r\nX-Evil: 1"}, "telnyx"),
+        ({"SINCH_API_TOKEN": "tökenΩ"}, "sinch"),
+        ({"BANDWIDTH_API_PASSWORD": "pässwordΩ"}, "bandwidth"),
+    ],
+    ids=["no-scheme", "ftp", "bad-host", "header-newline", "token-latin1", "password-latin1"],
+)  # fmt: skip
+def test_an_unusable_setting_is_final(values: dict[str, str], carrier: str) -> None:
+    case = BY_NAME[carrier]
+    senders = build_senders(settings_of({**case.credentials, **values}))
+    try:
+        with pytest.raises(SendFailed) as caught:
+            senders[carrier].send(case.reply)
+    finally:
+        senders[carrier].close()  # type: ignore[attr-defined]
+    assert caught.value.retry is False
+    assert caught.value.detail.startswith(f"{carrier}: not sent (")
+    for value in [*case.secrets, *values.values()]:
+        assert value not in caught.value.detail
