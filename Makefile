@@ -38,7 +38,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy core ledger rules web bot stopline bench
+	$(BIN)/mypy core ledger rules web bot stopline bench outbound
 
 test: lint typecheck
 	$(BIN)/pytest
