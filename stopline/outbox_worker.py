@@ -78,6 +78,12 @@ class OutboxWorker:
                 self._thread.start()
                 atexit.register(self.close)
 
+    @property
+    def running(self) -> bool:
+        """True while this process's thread runs."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
     def wake(self) -> None:
         """Have due replies looked for now (the service calls it after queueing one)."""
         self.start()  # on first use, so the dev server needs no separate start
