@@ -15,11 +15,12 @@ import atexit
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 
 from core import outbox as policy
 from core.ports import Clock, Outbox, ReplySender, SendFailed
 from core.records import OutboxItem
+from core.services import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +28,6 @@ LEASE_SECONDS = 30.0  # a `sending` row older than this was left by a dead worke
 POLL_SECONDS = 1.0  # how often due replies are looked for without a wake-up
 BATCH = 20  # replies claimed at a time
 CLOSE_WAIT = 5.0
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
 
 
 def _not_counted(outcome: str) -> None:
