@@ -74,9 +74,7 @@ class SqlOutbox:
 
     def find(self, carrier: str, message_id: str) -> dict[str, Any] | None:
         """The outbox row of the reply to one text, as stored (for operators and tests)."""
-        query = select(outbox).where(
-            outbox.c.carrier == carrier, outbox.c.message_id == message_id
-        )
+        query = select(outbox).where(outbox.c.carrier == carrier, outbox.c.message_id == message_id)
         with self.database.read() as conn:
             row = conn.execute(query).first()
         return dict(row._mapping) if row is not None else None
