@@ -21,6 +21,8 @@ from core.records import (
     ConsentWrite,
     EventRecord,
     MessageRecord,
+    OutboxItem,
+    OutboxRecord,
     ReviewItem,
     ReviewRecord,
 )
@@ -153,6 +155,10 @@ class ContactTransaction(Protocol):
         """Record a handled message and its answer; DuplicateMessage when it is there already."""
         ...
 
+    def add_reply(self, reply: OutboxRecord) -> None:
+        """Queue a reply in the outbox, in this transaction; nothing when the text has one."""
+        ...
+
 
 class ReviewTransaction(ContactTransaction, Protocol):
     """A contact's transaction that also closes one of its review items."""
@@ -239,6 +245,30 @@ class Ledger(Protocol):
         self, since: datetime | None, sender: str | None, until: datetime | None
     ) -> CsvChunks:
         """The same list as CSV bytes built by the database."""
+        ...
+
+
+class Outbox(Protocol):
+    """The queued replies, as a sending worker takes them (ledger/outbox.py implements it).
+
+    Every change after the claim names the attempt it belongs to (`attempts`), so a worker
+    whose lease ran out cannot overwrite what the worker that took the row over did.
+    """
+
+    def claim(self, now: datetime, lease_seconds: float, limit: int) -> list[OutboxItem]:
+        """Take the due replies (pending, or sending past the lease) and mark them sending."""
+        ...
+
+    def mark_sent(self, item: OutboxItem, at: datetime) -> bool:
+        """Record that the carrier took the reply; False when the claim was lost."""
+        ...
+
+    def reschedule(self, item: OutboxItem, at: datetime, error: str) -> bool:
+        """Put the reply back as pending, due at `at`; False when the claim was lost."""
+        ...
+
+    def drop(self, item: OutboxItem, at: datetime, reason: str) -> bool:
+        """Give the reply up for good, recording why; False when the claim was lost."""
         ...
 
 

@@ -135,3 +135,28 @@ class MessageRecord:
         return cls(status.carrier, status.message_id, contact, sender, status.contact,
                    status.sender, "", status.received_at, decided.transition, decided.rule,
                    None)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRecord:
+    """A reply to send through a carrier's messaging API, queued with the decision that made it.
+
+    `message_id` is the carrier's id of the text it answers (one reply per text); `sender`
+    and `contact` are the numbers as the carrier wrote them, so the reply goes back the way
+    the text came; `created_at` is the decision's time, from which the sending window runs.
+    """
+
+    carrier: str
+    message_id: str
+    sender: str
+    contact: str
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem(OutboxRecord):
+    """A queued reply as a worker claimed it: its row id and its attempts, this one included."""
+
+    id: int = field(kw_only=True)
+    attempts: int = field(kw_only=True)

@@ -28,9 +28,13 @@ from core.phone import carrier_number, normalize_phone, normalize_sender
 from core.planning import Context, refusal
 from core.ports import Clock, CsvChunks, Decider, Ledger
 from core.recording import consent_status, record, replayed, request_for
-from core.records import ConsentEvent, MessageRecord, ReviewItem
+from core.records import ConsentEvent, MessageRecord, OutboxRecord, ReviewItem
 from core.sendcheck import split_numbers
 from core.text import clean_name, clean_reason, clean_text
+
+
+def _nothing() -> None:
+    return None
 
 
 def utcnow() -> datetime:
@@ -48,6 +52,9 @@ class ConsentService:
         self.decider = decider
         self.region = region
         self.clock = clock
+        # Called after a commit that queued a reply in the outbox (the wiring points it at the
+        # sending worker's wake-up); the worker also polls, so a missed call only delays.
+        self.replies_queued: Callable[[], None] = _nothing
 
     def receive_message(self, message: InboundMessage) -> Outcome:
         """Decide and record a contact's text; a retried carrier message gets the first answer."""
@@ -100,7 +107,16 @@ class ConsentService:
             )
             outcome, _ = record(cursor, rows, decision, ctx)
             cursor.add_message(MessageRecord.answered(message, contact, sender, outcome))
-            return outcome
+            queued = message.reply_by_api and outcome.reply is not None
+            if queued:
+                # In the decision's transaction: a crash can lose neither the decision nor
+                # its confirmation, and the UNIQUE (carrier, message_id) allows one per text.
+                cursor.add_reply(OutboxRecord(message.carrier, message.message_id,
+                                              message.sender, message.contact,
+                                              outcome.reply or "", ctx.now))  # fmt: skip
+        if queued:
+            self.replies_queued()
+        return outcome
 
     def _ctx(self) -> Reporting:
         return Reporting(self.ledger, self.decider, self.clock, self.region)

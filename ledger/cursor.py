@@ -19,9 +19,9 @@ from sqlalchemy.engine import Dialect
 from core.model import ScopeState
 from core.ports import MessageAnswer
 from core.recording import scope_state
-from core.records import ConsentWrite, EventRecord, MessageRecord, ReviewRecord
+from core.records import ConsentWrite, EventRecord, MessageRecord, OutboxRecord, ReviewRecord
 from ledger.db import Database
-from ledger.rows import review_row, row
+from ledger.rows import outbox_row, review_row, row
 from ledger.statements import Statement
 from ledger.tables import (
     CONSENT_UPSERT_KEYS,
@@ -29,6 +29,7 @@ from ledger.tables import (
     consent_events,
     contacts,
     inbound_messages,
+    outbox,
     review_items,
 )
 
@@ -100,6 +101,13 @@ class Statements:
         )
         self.add_review = Statement(_insert_all(review_items).returning(review_items.c.id), dialect)
         self.add_message = Statement(_insert_all(inbound_messages), dialect)
+        # A second reply to one text is nothing (the first stays), never an error.
+        queue = dialect_insert(outbox).values(
+            {c.name: bindparam(c.name, type_=c.type) for c in outbox.columns if c.name != "id"}
+        )
+        self.add_reply = Statement(
+            queue.on_conflict_do_nothing(index_elements=["carrier", "message_id"]), dialect
+        )
 
 
 class LedgerCursor:
@@ -157,6 +165,11 @@ class LedgerCursor:
         """Record a handled message and the answer given, for idempotent retries."""
         self._read_ahead = None
         self.sql.add_message.run(self.cursor, row(message))
+
+    def add_reply(self, reply: OutboxRecord) -> None:
+        """Queue a reply in the outbox, due now; nothing when its text has one already."""
+        self._read_ahead = None
+        self.sql.add_reply.run(self.cursor, outbox_row(reply))
 
 
 _compiled: dict[tuple[str, str], Statements] = {}

@@ -1,4 +1,4 @@
-"""The ledger's tables (SQLAlchemy Core): consent rows, the event log, messages, reviews."""
+"""The ledger's tables (SQLAlchemy Core): consent rows, the event log, messages, reviews, outbox."""
 
 from __future__ import annotations
 
@@ -141,6 +141,29 @@ seen_requests = Table(
     Column("key", String(128), primary_key=True),
     Column("seen_at", UTCDateTime(), nullable=False),
     Index("ix_seen_requests_seen_at", "seen_at"),
+)
+
+# Replies stopline sends through a carrier's messaging API, written in the transaction of
+# the decision that made them; one per text (UNIQUE carrier, message_id), so a carrier's
+# retry of the text cannot queue a second. status: pending | sending | sent | dropped.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", _id, primary_key=True, autoincrement=True),
+    Column("carrier", String(32), nullable=False),
+    Column("message_id", String(64), nullable=False),
+    Column("sender", Text(), nullable=False),  # as the carrier wrote them
+    Column("contact", Text(), nullable=False),
+    Column("text", Text(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("attempts", Integer(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("claimed_at", UTCDateTime(), nullable=True),
+    Column("last_error", Text(), nullable=True),
+    Column("finished_at", UTCDateTime(), nullable=True),
+    UniqueConstraint("carrier", "message_id", name="uq_outbox_carrier_message"),
+    Index("ix_outbox_status_due", "status", "next_attempt_at"),
 )
 
 # The columns an upsert of a consent row replaces (the key, contact and scope_key, stays):

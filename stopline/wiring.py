@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +23,16 @@ from stopline.errors import NotMigrated
 if TYPE_CHECKING:
     from flask import Flask
 
+    from core.ports import ReplySender
     from rules import RulesHolder
+    from stopline.outbox_worker import OutboxWorker
 
 log = logging.getLogger(__name__)
 DRAIN_SECONDS = 10.0
 _LISTENERS = "stopline.slack_listeners"
+_OUTBOX = "stopline.outbox"
+# The carriers that take no reply in the HTTP answer: stopline sends theirs (the outbox).
+API_REPLY_CARRIERS = ("telnyx", "bandwidth", "vonage", "sinch")
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -64,8 +70,15 @@ def build_services(settings: Settings) -> Services:
     return Services(settings=settings, database=database, rules=holder, consent=consent)
 
 
-def wire_app(settings: Settings, services: Services) -> Flask:
-    """The web app with the notifier and the Slack handler the settings call for."""
+def wire_app(
+    settings: Settings,
+    services: Services,
+    senders: Mapping[str, ReplySender] | None = None,
+) -> Flask:
+    """The web app with the notifier, Slack handler and outbox worker the settings call for.
+
+    `senders` (one ReplySender per carrier) defaults to outbound.build_senders(settings).
+    """
     from web import create_app
 
     notifier, slack_handler = None, None
@@ -83,17 +96,65 @@ def wire_app(settings: Settings, services: Services) -> Flask:
     if slack_handler is not None:
         # Bolt runs listeners on its own threads after the ack: close_app lets them finish.
         app.extensions[_LISTENERS] = bolt.listener_runner.listener_executor
+    if any(settings.carrier(name).replies == "stopline" for name in API_REPLY_CARRIERS):
+        worker = build_outbox_worker(settings, services, app, senders)
+        app.extensions[_OUTBOX] = worker
+        # Not started here: its thread would not survive gunicorn's fork (post_fork starts
+        # it; under the dev server, the first reply queued does).
+        services.consent.replies_queued = worker.wake
     return app
 
 
+def build_outbox_worker(
+    settings: Settings,
+    services: Services,
+    app: Flask,
+    senders: Mapping[str, ReplySender] | None,
+) -> OutboxWorker:
+    """The outbox's sending worker over the ledger, counting in the app's metrics."""
+    from ledger.outbox import SqlOutbox
+    from stopline.outbox_worker import OutboxWorker
+    from web.context import AppState
+
+    state: AppState = app.extensions["stopline"]
+    chosen = senders if senders is not None else default_senders(settings)
+    return OutboxWorker(SqlOutbox(services.database), chosen, counted=state.metrics.outbox)
+
+
+def default_senders(settings: Settings) -> Mapping[str, ReplySender]:
+    """The carriers' HTTP senders (package outbound), for the carriers that can send."""
+    try:
+        from outbound import build_senders  # type: ignore[import-not-found, unused-ignore]
+    except ModuleNotFoundError as error:
+        if error.name != "outbound":
+            raise
+        raise RuntimeError(
+            "replies through a carrier's messaging API need stopline's senders (the outbound "
+            "package), which this build lacks; set TELNYX_REPLIES, BANDWIDTH_REPLIES, "
+            "VONAGE_REPLIES and SINCH_REPLIES to carrier or none until it is installed"
+        ) from error
+    built: Mapping[str, ReplySender] = build_senders(settings)
+    return built
+
+
+def start_outbox(app: Flask) -> None:
+    """Start this process's outbox worker, if the app has one (gunicorn's post_fork)."""
+    worker = app.extensions.get(_OUTBOX)
+    if worker is not None:
+        worker.start()
+
+
 def close_app(app: Flask, services: Services) -> None:
-    """Let running Slack listeners finish, then close the notifier and the services."""
+    """Let running Slack listeners finish, then close the notifier, the outbox and services."""
     executor = app.extensions.get(_LISTENERS)
     if executor is not None:
         drain(executor)
     state = app.extensions.get("stopline")
     if state is not None and state.notifier is not None:
         state.notifier.close()
+    worker = app.extensions.get(_OUTBOX)
+    if worker is not None:
+        worker.close()  # before the database: a send in progress records its result
     services.close()
 
 

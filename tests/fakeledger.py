@@ -32,6 +32,7 @@ class FakeLedger:
         self.events: list[dict[str, Any]] = []
         self.reviews: list[dict[str, Any]] = []
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self.outbox: dict[tuple[str, str], dict[str, Any]] = {}  # queued replies, one per text
         self._lock = threading.RLock()
 
     # --- reads ---------------------------------------------------------------------------
@@ -93,11 +94,13 @@ class FakeLedger:
     def contact(self, contact: str) -> Iterator[FakeLedger]:
         """A transaction: every write is undone when the block raises."""
         with self._lock:
-            saved = copy.deepcopy((self.consent, self.events, self.reviews, self.messages))
+            saved = copy.deepcopy(
+                (self.consent, self.events, self.reviews, self.messages, self.outbox)
+            )
             try:
                 yield self
             except BaseException:
-                self.consent, self.events, self.reviews, self.messages = saved
+                self.consent, self.events, self.reviews, self.messages, self.outbox = saved
                 raise
 
     deciding = contact
@@ -146,6 +149,12 @@ class FakeLedger:
         if key in self.messages:
             raise DuplicateMessage(*key)
         self.messages[key] = _plain(message)
+
+    def add_reply(self, reply: rec.OutboxRecord) -> None:
+        """Queue a reply; nothing when its text has one already (the first stays)."""
+        key = (reply.carrier, reply.message_id)
+        if key not in self.outbox:
+            self.outbox[key] = {**asdict(reply), "status": "pending", "attempts": 0}
 
     def close_review(self, review_id: int, decision: str, decided_by: str, at: datetime) -> bool:
         """Close an open item; False when it was closed first."""

@@ -178,6 +178,13 @@ class Metrics:
             ["transition", "source"],
             registry=self.registry,
         )
+        self.outbox_replies = Counter(
+            "stopline_outbox_replies",
+            "Replies sent through a carrier's messaging API, by what became of an attempt "
+            "(sent, retried, dropped).",
+            ["outcome"],
+            registry=self.registry,
+        )
         if self._shared is None:
             self.registry.register(RulesCollector(rules))
         # Made on first use, so the master (which never serves) writes no files of its own.
@@ -201,6 +208,10 @@ class Metrics:
         """Count one decision (a carrier's retry is not a new decision)."""
         if not outcome.duplicate:
             self.decisions.labels(str(outcome.decision.transition), source).inc()
+
+    def outbox(self, outcome: str) -> None:
+        """Count what became of one outbox attempt: "sent", "retried" or "dropped"."""
+        self.outbox_replies.labels(outcome).inc()
 
     def render(self) -> bytes:
         """The exposition text: this app's, or every process's under `stopline serve`."""

@@ -17,6 +17,7 @@ from gunicorn.arbiter import Arbiter
 
 from stopline.server.gthread_worker import HeadReadingWorker
 from stopline.server.portcheck import address
+from stopline.wiring import start_outbox
 from web.metrics import process_gone, use_process_files
 
 if TYPE_CHECKING:
@@ -114,8 +115,10 @@ def serve_gunicorn(settings: Settings, services: Services, app: Flask) -> None:
     def post_fork(server: object, worker: object) -> None:
         # Pooled connections must never cross a fork; close=False leaves the parent's alone.
         services.database.engine.dispose(close=False)
-        # Threads do not cross a fork either: this worker's own rules watcher starts here.
+        # Threads do not cross a fork either: this worker's own rules watcher starts here,
+        # and its outbox worker (replies queued before a restart are sent by it).
         services.rules.start_watching()
+        start_outbox(app)
 
     def child_exit(server: object, worker: Any) -> None:
         process_gone(worker.pid)

@@ -11,7 +11,7 @@ import click
 from core.carrier_settings import CARRIER_NAMES, DOOR_PATHS
 from core.config import Settings
 from stopline.server.portcheck import address
-from stopline.wiring import ensure_migrated, safe_url
+from stopline.wiring import ensure_migrated, safe_url, start_outbox
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -111,6 +111,7 @@ def run(settings: Settings) -> None:
     )
     services.rules.install_sighup()
     services.rules.start_watching()
+    start_outbox(app)  # one process, no fork: replies left from a previous run go out now
     app.run(host=settings.host, port=settings.port, threaded=True)
 
 
