@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -14,6 +15,9 @@ from core.config import Settings
 from core.errors import NotAllowed
 from core.model import Actor, InboundMessage, Source
 from core.phone import carrier_number
+from core.services import ConsentService
+from ledger.adapter import SqlLedger
+from ledger.db import Database
 from stopline.wiring import Services
 from tests.web.helpers import bearer
 from tests.web.telnyx_helpers import (
@@ -28,6 +32,7 @@ from tests.web.telnyx_helpers import (
     received,
     sign,
 )
+from web import create_app
 
 
 @pytest.fixture
@@ -255,3 +260,18 @@ def test_a_chunked_json_body_over_the_limit_is_413(client: FlaskClient) -> None:
         environ_overrides={"wsgi.input_terminated": True},
     )  # fmt: skip
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize("event", [received("STOP"), finalized("delivery_failed", blocked())],
+                         ids=["text", "opted-out status"])  # fmt: skip
+def test_a_ledger_that_is_down_is_503_so_telnyx_retries(
+    settings: Settings, services: Services, tmp_path: Path, event: dict[str, object]
+) -> None:
+    # A real ledger that cannot be opened (its directory does not exist), never a fake.
+    database = Database(f"sqlite:///{tmp_path / 'missing' / 'ledger.db'}")
+    consent = ConsentService(SqlLedger(database), services.rules, region=settings.default_region)
+    broken = Services(settings=settings, database=database, rules=services.rules, consent=consent)
+    response = post(create_app(settings, broken).test_client(), event)
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "database_unavailable"
+    database.dispose()
