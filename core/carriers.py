@@ -132,6 +132,8 @@ TWILIO = CarrierIdFormat(
 )
 # From the carriers' documented payloads (reference/carriers-2026.md); each adapter's tests
 # hold real examples.
+# Telnyx: data.payload.id is a UUID in every documented event (message.received, .sent,
+# .finalized) and in the send API's response, written in lower-case hex.
 TELNYX = CarrierIdFormat(
     "telnyx", re.compile(_UUID, re.ASCII), "a UUID",
     "7ee4241c-f127-47e5-9c34-3aac291f8058", "data.payload.id",
