@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from core.carriers import CARRIERS, OPTED_OUT_CODES, id_format, opted_out_meaning
 from core.errors import InvalidInput, InvalidPhoneNumber
 from core.model import (
+    ACCOUNT,
     CarrierFlag,
     Decision,
     DecisionRequest,
@@ -90,24 +91,32 @@ def record_opt_out(
 ) -> Outcome:
     """Record the contact's own opt-out a carrier reported (once per refused message)."""
     contact = carrier_number(status.contact, at.region).key
-    sender = carrier_number(status.sender, at.region).key
     if status.message_id:
         id_format(status.carrier).check(status.message_id)
     decision, reason = refused(at.decider, status, meaning)
+    sender = business_number(status.sender, at.region)
+    if sender is None:
+        # Sent from an alphanumeric sender ID (AcmeInc), which no text can answer: the
+        # contact opted out of the business, so of every number (a 400 would lose it).
+        decision = replace(decision, scope=Scope.ACCOUNT)
+        reason = (f"{reason}; the refused message was sent from {clean_text(status.sender)!r}, "
+                  "not a number, so the opt-out covers every number of the account")  # fmt: skip
+        sender = ACCOUNT
+    view = None if sender == ACCOUNT else sender  # the status as seen from that number
     if reported_by:
         reason = f"{reason} (reported by {clean_name(reported_by)})"
     with at.ledger.contact(contact) as cursor:
         prior = status.message_id and cursor.find_message(status.carrier, status.message_id)
         if prior:
-            return replayed(cursor, prior, contact, sender, at.decider.version)
+            return replayed(cursor, prior, contact, view, at.decider.version)
         rows = cursor.scope_rows(contact)
         if blocked(rows, sender, decision.scope):
             nothing = replace(decision, transition=Transition.NONE)
-            outcome = Outcome(nothing, False, None, consent_status(contact, sender, rows))
+            outcome = Outcome(nothing, False, None, consent_status(contact, view, rows))
         else:
             ctx = Context(
                 contact=contact,
-                sender=sender,
+                sender=view,
                 source=Source.CONTACT,
                 actor=status.carrier,
                 now=at.clock(),
@@ -141,13 +150,20 @@ def refusal_meaning(status: DeliveryStatus, region: str, index: int = 0, of: int
             f"so nothing was recorded. The codes understood for {status.carrier}: {known}.",
         )
     try:
-        carrier_number(status.contact, region)
-        carrier_number(status.sender, region)
+        carrier_number(status.contact, region)  # the sender may be a name (business_number)
         if status.message_id:
             id_format(status.carrier).check(status.message_id, "message_id")
     except (InvalidInput, InvalidPhoneNumber) as exc:
         raise InvalidInput(f"{where}{exc.message}", detail=f"{where}{exc.detail}") from None
     return meaning
+
+
+def business_number(raw: str, region: str) -> str | None:
+    """The ledger key of the number a message was sent from; None for a sender ID that is a name."""
+    try:
+        return carrier_number(raw, region).key
+    except InvalidPhoneNumber:
+        return None
 
 
 def _wider(a: Scope, b: Scope) -> Scope:

@@ -85,7 +85,11 @@ def record(
 
 
 def replayed(
-    cursor: ContactTransaction, prior: MessageAnswer, contact: str, sender: str, version: str
+    cursor: ContactTransaction,
+    prior: MessageAnswer,
+    contact: str,
+    sender: str | None,
+    version: str,
 ) -> Outcome:
     """What a retried carrier delivery is told: the first answer, and the consent as it is now."""
     decision = Decision(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -201,3 +202,21 @@ def test_a_single_refusal_is_not_numbered() -> None:
     with pytest.raises(InvalidInput) as info:
         refusal_meaning(refusal("1"), "US")
     assert not info.value.detail.startswith("refusal")
+
+
+@pytest.mark.parametrize("sender_id", ["AcmeInc", "ACME 2", ""])
+def test_a_refusal_from_a_sender_id_that_is_a_name_covers_the_account(
+    service: ConsentService, ledger: FakeLedger, sender_id: str
+) -> None:
+    status = DeliveryStatus("twilio", SID, CONTACT, sender_id, "failed", "21610", AT)
+    outcome = service.receive_status(status)
+    assert outcome is not None and outcome.changed
+    assert not service.status(CONTACT, OTHER).can_send  # every number of the account
+    (event,) = ledger.events
+    assert event["scope"] == Scope.ACCOUNT and event["sender"] is None
+    assert (event["sender_received"] or "") == sender_id
+    assert "not a number, so the opt-out covers every number" in event["reason"]
+    again = service.receive_status(status)
+    assert again is not None and again.duplicate and len(ledger.events) == 1
+    reported = service.carrier_refusals([replace(status, message_id="")], "crm")
+    assert not reported[0].changed  # already opted out of the account: accepted, no change

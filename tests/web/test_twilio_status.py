@@ -169,3 +169,11 @@ def test_carrier_scope_account_blocks_every_number(settings: Settings, tmp_path:
         assert not status.can_send and status.scope is Scope.ACCOUNT
     finally:
         services.close()
+
+
+def test_a_refusal_sent_from_an_alphanumeric_sender_id_is_kept(
+    client: FlaskClient, services: Services
+) -> None:
+    assert post_status(client, status_form("21610", sender="AcmeInc")).status_code == 200
+    status = services.consent.status(CONTACT, OTHER_BUSINESS)
+    assert not status.can_send and status.scope is Scope.ACCOUNT
