@@ -130,7 +130,7 @@ class VonageAdapter:
             return Delivery(statuses=[status])
         # An SMS is always "text"; another type has no words for the rules to read.
         if _text(payload, "message_type") != "text":
-            log.info("ignored a Vonage SMS of message_type %r", payload.get("message_type"))
+            log.info("ignored a Vonage SMS of message_type %r", str(payload["message_type"])[:20])
             return Delivery()
         message = InboundMessage(
             carrier="vonage",
