@@ -6,6 +6,7 @@ import io
 
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from core.config import Settings
 from stopline.wiring import Services
@@ -38,10 +39,10 @@ def _events(services: Services) -> int:
     return len(services.consent.events(CONTACT_E164))
 
 
-def _ok(response: object) -> None:
+def _ok(response: TestResponse) -> None:
     # Vonage resends for 24 h anything but 200/204; replies go through the Messages API.
-    assert getattr(response, "status_code", None) == 200, response
-    assert getattr(response, "data", None) == b""
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.data == b""
 
 
 @pytest.mark.parametrize(
@@ -192,7 +193,7 @@ def test_without_the_signature_secret_the_door_is_503(
         (b"From=447911123456&text=STOP", "invalid_input", "JSON"),
         (b"\xff\xfe{}", "invalid_input", "JSON"),
         (b"[1, 2]", "invalid_input", "list"),
-        (b'{"channel": "sms"}', "not_a_carrier_delivery", "message_uuid"),
+        (b'{"channel": "sms"}', "missing_field", "message_uuid"),
         (b"[" * 5000 + b"]" * 5000, "invalid_input", "JSON"),
     ],
 )
@@ -201,7 +202,7 @@ def test_signed_bodies_vonage_never_sends_are_400(
 ) -> None:
     response = post(client, None, raw=raw)
     assert response.status_code == 400, response.get_data(as_text=True)
-    assert response.get_json()["error"] in (error, "missing_field")
+    assert response.get_json()["error"] == error
     assert named in response.get_json()["detail"]
     assert _events(services) == 0
 
