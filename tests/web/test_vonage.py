@@ -115,10 +115,17 @@ def test_a_number_vonage_sends_as_a_json_number_is_recorded(
     assert _status(services) == "opted_out"
 
 
+def test_a_text_by_mms_counts_as_by_sms(client: FlaskClient, services: Services) -> None:
+    # The same number: Opt-Out Assist blocks MMS and SMS alike.
+    _ok(post(client, {**inbound("STOP"), "channel": "mms"}))
+    assert _status(services) == "opted_out"
+
+
 @pytest.mark.parametrize(
     "change",
     [
         {"channel": "whatsapp"},  # WhatsApp consent is WhatsApp's, not the SMS number's
+        {"channel": "rcs"},
         {"channel": "mms", "message_type": "image", "image": {"url": "https://x.test/i.png"}},
         {"message_type": "unsupported"},
     ],

@@ -96,11 +96,12 @@ def test_other_statuses_are_acknowledged_and_not_stored(
     assert services.consent.status(CONTACT_E164, BUSINESS_KEY).can_send
 
 
-def test_an_opted_out_status_of_another_channel_is_not_stored(
-    client: FlaskClient, services: Services
+@pytest.mark.parametrize(("channel", "stored"), [("mms", 1), ("whatsapp", 0), ("viber_service", 0)])
+def test_an_opted_out_status_counts_for_sms_and_mms_only(
+    client: FlaskClient, services: Services, channel: str, stored: int
 ) -> None:
-    _post(client, {**status("rejected", error=1240), "channel": "whatsapp"})
-    assert _events(services) == 0
+    _post(client, {**status("rejected", error=1240), "channel": channel})
+    assert _events(services) == stored
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ from web.carrier_door import Delivery, Handled, Refusal, door, empty_answer
 bp = Blueprint("vonage", __name__)
 log = logging.getLogger(__name__)
 
+_CHANNELS = ("sms", "mms")
 LEEWAY = 60  # seconds of clock difference allowed between Vonage and us, for iat and exp
 
 
@@ -107,10 +108,12 @@ class VonageAdapter:
     def parse(self, settings: Settings, req: Request) -> Delivery:
         """The text, or the status, in a signed Vonage webhook; an empty delivery for others."""
         payload = _json_object(req.get_data(cache=True))
-        # stopline keeps SMS consent; WhatsApp, RCS, Messenger… have their own opt-in rules
-        # and ids for contacts, so their texts and statuses are acknowledged, not recorded.
+        # stopline keeps the consent of phone numbers texted by SMS or MMS (one number, one
+        # consent: Opt-Out Assist blocks both, and refuses an MMS to an opted-out number with
+        # the same status); WhatsApp, RCS, Messenger… have their own opt-in rules and ids for
+        # contacts, so their texts and statuses are acknowledged, not recorded.
         channel = _text(payload, "channel")
-        if channel != "sms":
+        if channel not in _CHANNELS:
             log.info("ignored a Vonage %s webhook on channel %r", self._kind, channel[:20])
             return Delivery()
         message_id = VONAGE.check(_text(payload, "message_uuid"), "message_uuid")
@@ -128,7 +131,7 @@ class VonageAdapter:
                 received_at=now,
             )
             return Delivery(statuses=[status])
-        # An SMS is always "text"; another type has no words for the rules to read.
+        # An SMS is always "text"; an image, audio or vcard has no words for the rules to read.
         if _text(payload, "message_type") != "text":
             log.info("ignored a Vonage SMS of message_type %r", str(payload["message_type"])[:20])
             return Delivery()
