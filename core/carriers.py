@@ -146,6 +146,8 @@ BANDWIDTH = CarrierIdFormat(
     "bandwidth", re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{9,63}", re.ASCII),
     "10 to 64 letters, digits and dashes", "1661365814859loidf7mcwd4qacn7", "message.id",
 )  # fmt: skip
+# Vonage's Messages API names each message by message_uuid, a UUID (its API reference and the
+# Opt-Out Assist guide's example, aaaaaaaa-bbbb-cccc-dddd-0123456789ab).
 VONAGE = CarrierIdFormat(
     "vonage", re.compile(_UUID, re.ASCII), "a UUID",
     "aaaaaaaa-bbbb-cccc-dddd-0123456789ab", "message_uuid",
@@ -167,7 +169,10 @@ OPTED_OUT_CODES: dict[str, dict[str, str]] = {
     "telnyx": {"40300": "Blocked due to STOP message"},
     "plivo": {"200": "Destination number has opted out"},
     "bandwidth": {"4775": "Carrier rejected due to user opt out"},
-    "vonage": {},
+    # The Messages API's status webhook: error.type ends "#1240", "Illegal Number": the recipient
+    # sent STOP (Nexmo's Messages API error table). Not the SMS API's DLR err-code 9: as a
+    # send's status, 9 means "Partner Quota Violation", so "9" alone would mislead.
+    "vonage": {"1240": "Illegal Number: the recipient opted out (sent STOP)"},
     "sinch": {},
 }
 

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from web.carriers import telnyx, twilio
+from web.carriers import telnyx, twilio, vonage
 
-BLUEPRINTS: tuple[Blueprint, ...] = (twilio.bp, telnyx.bp)
+BLUEPRINTS: tuple[Blueprint, ...] = (twilio.bp, telnyx.bp, vonage.bp)
