@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from core.carriers import id_format
 from core.model import (
+    ACCOUNT,
     CarrierFlag,
     Decision,
     DecisionRequest,
@@ -87,10 +88,15 @@ def record_opt_out(
 ) -> Outcome:
     """Record the contact's own opt-out a carrier reported (once per refused message)."""
     contact = carrier_number(status.contact, at.region).key
-    sender = carrier_number(status.sender, at.region).key
+    # A report that names no sender (Sinch's, sent without a default originator) can only be
+    # honoured account-wide: which of the business's numbers was refused is not known.
+    unnamed = status.sender == ACCOUNT
+    sender = ACCOUNT if unnamed else carrier_number(status.sender, at.region).key
     if status.message_id:
         id_format(status.carrier).check(status.message_id)
     decision, reason = refused(at.decider, status, meaning)
+    if unnamed:
+        decision = replace(decision, scope=Scope.ACCOUNT)
     if reported_by:
         reason = f"{reason} (reported by {clean_name(reported_by)})"
     with at.ledger.contact(contact) as cursor:
@@ -104,7 +110,7 @@ def record_opt_out(
         else:
             ctx = Context(
                 contact=contact,
-                sender=sender,
+                sender=None if unnamed else sender,
                 source=Source.CONTACT,
                 actor=status.carrier,
                 now=at.clock(),
@@ -112,7 +118,7 @@ def record_opt_out(
                 carrier=status.carrier,
                 carrier_message_id=status.message_id or None,
                 contact_received=clean_text(status.contact),
-                sender_received=clean_text(status.sender),
+                sender_received=None if unnamed else clean_text(status.sender),
             )
             outcome, _ = record(cursor, rows, decision, ctx)
         if status.message_id:

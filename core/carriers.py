@@ -153,8 +153,9 @@ VONAGE = CarrierIdFormat(
 # print 01JB1J1M5BM5XQ8Q0ZWBM44E14). A batch goes to many recipients under one id, so an
 # opted-out report is keyed by the batch id, "-" and the recipient's digits (web/carriers/sinch.py).
 SINCH_ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}", re.ASCII)
+# The ledger's id columns hold 64 characters: 26, "-" and at most 37 digits (E.164 has 15).
 SINCH = CarrierIdFormat(
-    "sinch", re.compile(SINCH_ULID.pattern + r"(?:-[0-9]{1,64})?", re.ASCII),
+    "sinch", re.compile(SINCH_ULID.pattern + r"(?:-[0-9]{1,37})?", re.ASCII),
     "a 26-character ULID in upper case, a report's followed by '-' and the recipient's digits",
     "01FC66621XXXXX119Z8PMV1QPQ", "id",
 )  # fmt: skip

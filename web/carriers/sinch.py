@@ -151,7 +151,7 @@ def _report(event: dict[str, Any]) -> DeliveryStatus:
     """A recipient_delivery_report_sms, keyed by batch and recipient (a batch has many)."""
     _require(event, "batch_id", "recipient", "status")
     batch, recipient = _ulid(event, "batch_id"), _number(event, "recipient")
-    digits = re.sub(r"[^0-9]", "", recipient)[:64]
+    digits = re.sub(r"[^0-9]", "", recipient)[:37]  # the ledger's ids hold 64 characters
     code = event.get("code")
     # The report names the sending number only when Sinch picked it from a default originator
     # pool; otherwise the opt-out it reports covers the account (core.model.ACCOUNT).
