@@ -78,6 +78,13 @@ def test_stop_is_recorded_with_sinchs_id_and_numbers(
     assert stopped.sender == BUSINESS_E164
 
 
+def test_an_empty_text_is_acknowledged_and_changes_nothing(
+    client: FlaskClient, services: Services
+) -> None:
+    _ok(post(client, mo_text("")))
+    assert _status(services) == "subscribed" and _events(services) == 0
+
+
 def test_the_review_phrase_opens_a_review(client: FlaskClient, services: Services) -> None:
     _ok(post(client, mo_text("please stop texting me")))
     [review] = services.consent.reviews(CONTACT_E164)

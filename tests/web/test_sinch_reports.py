@@ -66,6 +66,14 @@ def test_an_opted_out_report_with_its_applied_originator_covers_that_number(
     assert (stopped.sender, stopped.sender_received) == (BUSINESS_E164, BUSINESS)
 
 
+@pytest.mark.parametrize("originator", ["MyBrand", "SHOP 24", "+"])
+def test_an_originator_that_is_no_number_is_taken_as_the_account(
+    client: FlaskClient, services: Services, originator: str
+) -> None:
+    _ok(post(client, report(257, applied_originator=originator)))
+    assert _opted_out(services) and _opted_out(services, OTHER_E164)
+
+
 def test_a_retried_report_is_recorded_once(client: FlaskClient, services: Services) -> None:
     event = report(257)
     for _ in range(3):

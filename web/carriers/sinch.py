@@ -20,8 +20,9 @@ from flask import Blueprint, Request, Response
 
 from core.carriers import SINCH, SINCH_ULID, MissingField, NotACarrierDelivery
 from core.config import Settings
-from core.errors import InvalidInput
+from core.errors import InvalidInput, InvalidPhoneNumber
 from core.model import ACCOUNT, DeliveryStatus, InboundMessage
+from core.phone import carrier_number
 from web.carrier_door import Delivery, Handled, Refusal, door, empty_answer
 
 bp = Blueprint("sinch", __name__)
@@ -136,7 +137,9 @@ def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _text(event: dict[str, Any]) -> InboundMessage:
     """An mo_text: from the contact to the business's number, numbers as Sinch wrote them."""
-    _require(event, "id", "from", "to", "body")
+    _require(event, "id", "from", "to")
+    if "body" not in event:  # an empty text is still a text; no body at all is no mo_text
+        raise MissingField("Required Sinch field missing: body.")
     return InboundMessage(
         carrier="sinch",
         message_id=_ulid(event, "id"),
@@ -153,18 +156,32 @@ def _report(event: dict[str, Any]) -> DeliveryStatus:
     batch, recipient = _ulid(event, "batch_id"), _number(event, "recipient")
     digits = re.sub(r"[^0-9]", "", recipient)[:37]  # the ledger's ids hold 64 characters
     code = event.get("code")
-    # The report names the sending number only when Sinch picked it from a default originator
-    # pool; otherwise the opt-out it reports covers the account (core.model.ACCOUNT).
-    originator = event.get("applied_originator")
     return DeliveryStatus(
         carrier="sinch",
         message_id=f"{batch}-{digits}" if digits else batch,
         contact=recipient,
-        sender=_number(event, "applied_originator") if originator else ACCOUNT,
+        sender=_originator(event),
         status=_string(event, "status"),
         code=None if code is None or isinstance(code, bool) else str(code)[:20],
         received_at=datetime.now(UTC),
     )
+
+
+def _originator(event: dict[str, Any]) -> str:
+    """The number the report names as the sender, else ACCOUNT: its opt-out covers them all.
+
+    Sinch names it (applied_originator) only when it picked one from a default originator
+    pool. An alphanumeric originator is no number the ledger keys, and refusing the report
+    would lose the opt-out (Sinch does not retry a 4xx), so it too is taken as the account.
+    """
+    if not event.get("applied_originator"):
+        return ACCOUNT
+    originator = _number(event, "applied_originator")
+    try:
+        carrier_number(originator)
+    except InvalidPhoneNumber:
+        return ACCOUNT
+    return originator
 
 
 def _require(event: dict[str, Any], *names: str) -> None:
