@@ -7,6 +7,8 @@ import json
 
 import pytest
 from flask.testing import FlaskClient
+from pydantic import SecretStr
+from werkzeug.test import TestResponse
 
 from core.config import Settings
 from core.errors import NotAllowed
@@ -44,9 +46,9 @@ def _events(services: Services, contact: str = CONTACT_E164) -> int:
     return len(services.consent.events(contact))
 
 
-def _ok(response: object) -> None:
-    assert getattr(response, "status_code", None) == 200, response
-    assert getattr(response, "data", None) == b""
+def _ok(response: TestResponse) -> None:
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_data() == b""
 
 
 @pytest.mark.parametrize(
@@ -137,6 +139,24 @@ def test_wrong_missing_or_garbage_credentials_are_401_and_change_nothing(
     assert response.headers["WWW-Authenticate"] == 'Basic realm="stopline"'
     assert response.get_json()["error"] == "invalid_credentials"
     assert _events(services) == 0
+
+
+def test_the_rfc_7617_example_credentials_are_accepted(
+    settings: Settings, services: Services
+) -> None:
+    # RFC 7617, section 2: user "Aladdin", password "open sesame".
+    aladdin = settings.model_copy(
+        update={"sinch_callback_username": "Aladdin",
+                "sinch_callback_password": SecretStr("open sesame")}
+    )  # fmt: skip
+    client = create_app(aladdin, services).test_client()
+    _ok(
+        post(
+            client, mo_text("STOP"), headers={"Authorization": "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="}
+        )
+    )
+    assert _status(services) == "opted_out"
+    assert post(client, mo_text("STOP")).status_code == 401  # the test credentials are not these
 
 
 @pytest.mark.parametrize("missing", ["sinch_callback_username", "sinch_callback_password"])

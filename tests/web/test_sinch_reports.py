@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from core.config import Settings
 from core.errors import NotAllowed
@@ -32,9 +33,9 @@ def settings(settings: Settings) -> Settings:
     return with_sinch(settings)
 
 
-def _ok(response: object) -> None:
-    assert getattr(response, "status_code", None) == 200, response
-    assert getattr(response, "data", None) == b""
+def _ok(response: TestResponse) -> None:
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_data() == b""
 
 
 def _opted_out(services: Services, sender: str = BUSINESS_E164) -> bool:
