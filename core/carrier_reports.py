@@ -96,11 +96,14 @@ def record_opt_out(
     decision, reason = refused(at.decider, status, meaning)
     sender = business_number(status.sender, at.region)
     if sender is None:
-        # Sent from an alphanumeric sender ID (AcmeInc), which no text can answer: the
-        # contact opted out of the business, so of every number (a 400 would lose it).
+        # Sent from an alphanumeric sender ID (AcmeInc), which no text can answer, or a report
+        # that names no sender (Sinch's without a default originator: ACCOUNT): the contact
+        # opted out of the business, so of every number (a 400 would lose it).
         decision = replace(decision, scope=Scope.ACCOUNT)
-        reason = (f"{reason}; the refused message was sent from {clean_text(status.sender)!r}, "
-                  "not a number, so the opt-out covers every number of the account")  # fmt: skip
+        sent_from = (f"was sent from {clean_text(status.sender)!r}, not a number"
+                     if status.sender != ACCOUNT else "names no sender number")  # fmt: skip
+        reason = (f"{reason}; the refused message {sent_from}, so the opt-out covers every "
+                  "number of the account")  # fmt: skip
         sender = ACCOUNT
     view = None if sender == ACCOUNT else sender  # the status as seen from that number
     if reported_by:
@@ -124,7 +127,7 @@ def record_opt_out(
                 carrier=status.carrier,
                 carrier_message_id=status.message_id or None,
                 contact_received=clean_text(status.contact),
-                sender_received=clean_text(status.sender),
+                sender_received=None if status.sender == ACCOUNT else clean_text(status.sender),
             )
             outcome, _ = record(cursor, rows, decision, ctx)
         if status.message_id:

@@ -152,9 +152,16 @@ VONAGE = CarrierIdFormat(
     "vonage", re.compile(_UUID, re.ASCII), "a UUID",
     "aaaaaaaa-bbbb-cccc-dddd-0123456789ab", "message_uuid",
 )  # fmt: skip
+# Sinch's inbound ids and batch ids are ULIDs: 26 characters of Crockford base32 in upper
+# case (no I, L, O, U), the first 0-7 (the docs' 01FC66621XXXXX119Z8PMV1QPQ; the SDK tutorials
+# print 01JB1J1M5BM5XQ8Q0ZWBM44E14). A batch goes to many recipients under one id, so an
+# opted-out report is keyed by the batch id, "-" and the recipient's digits (web/carriers/sinch.py).
+SINCH_ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}", re.ASCII)
+# The ledger's id columns hold 64 characters: 26, "-" and at most 37 digits (E.164 has 15).
 SINCH = CarrierIdFormat(
-    "sinch", re.compile(r"[0-9A-Za-z]{10,64}", re.ASCII),
-    "10 to 64 letters and digits", "01FC66621XXXXX119Z8PMV1QPQ", "id",
+    "sinch", re.compile(SINCH_ULID.pattern + r"(?:-[0-9]{1,37})?", re.ASCII),
+    "a 26-character ULID in upper case, a report's followed by '-' and the recipient's digits",
+    "01FC66621XXXXX119Z8PMV1QPQ", "id",
 )  # fmt: skip
 
 FORMATS: dict[str, CarrierIdFormat] = {
@@ -173,7 +180,10 @@ OPTED_OUT_CODES: dict[str, dict[str, str]] = {
     # sent STOP (Nexmo's Messages API error table). Not the SMS API's DLR err-code 9: as a
     # send's status, 9 means "Partner Quota Violation", so "9" alone would mislead.
     "vonage": {"1240": "Illegal Number: the recipient opted out (sent STOP)"},
-    "sinch": {},
+    # Sinch's toll-free code (its own support article "How does STOP work on a Toll-Free
+    # number?"); the REST API's delivery-report codes include the SMPP ones. Its 4xx codes
+    # name no opt-out.
+    "sinch": {"257": "User opted out (STOP)"},
 }
 
 

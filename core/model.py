@@ -98,7 +98,8 @@ class DeliveryStatus:
     """What a carrier reports about a message the business sent: its state and error code.
 
     `contact` is the recipient and `sender` the business's number it was sent from; `code` is
-    the carrier's error code as text ("21610"), None when the message did not fail.
+    the carrier's error code as text ("21610"), None when the message did not fail. A report
+    that names no sender number (Sinch's) passes `ACCOUNT`: its opt-out covers the account.
     """
 
     carrier: str
