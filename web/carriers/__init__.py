@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from web.carriers import twilio
+from web.carriers import plivo, twilio
 
-BLUEPRINTS: tuple[Blueprint, ...] = (twilio.bp,)
+BLUEPRINTS: tuple[Blueprint, ...] = (twilio.bp, plivo.bp)
