@@ -1,11 +1,13 @@
-"""Plivo's V3 signature: the published vector, the signed string's shapes, several tokens."""
+"""Plivo's V3 signature (the published vector, the signed string, several tokens); its XML."""
 
 from __future__ import annotations
+
+import xml.etree.ElementTree as ET
 
 import pytest
 
 from tests.web.plivo_helpers import sign
-from web.carriers.plivo import signature, signature_matches, signed_string
+from web.carriers.plivo import plivo_xml, signature, signature_matches, signed_string
 
 # carriers-2026.md §3.4 (re-derived with plivo-python's signature_v3).
 VECTOR_URL = "https://example.com/plivo/sms?b=2&a=1"
@@ -65,3 +67,22 @@ def test_the_signed_string(url: str, params: list[tuple[str, str]], expected: st
 )
 def test_any_one_of_several_signatures_matches(header: str, accepted: bool) -> None:
     assert signature_matches(VECTOR_SIGNATURE, header) is accepted
+
+
+@pytest.mark.parametrize(
+    ("sender", "contact", "reply"),
+    [
+        ("14155550199", "14155550100", "You are unsubscribed. Reply START to resubscribe."),
+        ("12345", "+447700900123", 'Terms & "conditions" <here>: \u00e9t\u00e9 ok'),
+        ('1"><x a="', "1&2", "]]> </Message>"),
+    ],
+)
+def test_the_reply_is_escaped_plivo_xml(sender: str, contact: str, reply: str) -> None:
+    root = ET.fromstring(plivo_xml(sender, contact, reply))
+    [message] = list(root)
+    assert (root.tag, message.tag) == ("Response", "Message")
+    assert (message.get("src"), message.get("dst"), message.text) == (sender, contact, reply)
+
+
+def test_no_reply_is_an_empty_response() -> None:
+    assert plivo_xml("1", "2", None) == "<Response />"

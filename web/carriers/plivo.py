@@ -80,13 +80,18 @@ def _signature_ok(settings: Settings, req: Request) -> bool:
     return signature_matches(expected, header)
 
 
-def _xml(sender: str, contact: str, reply: str | None) -> Response:
+def plivo_xml(sender: str, contact: str, reply: str | None) -> str:
+    """Plivo XML answering a text: <Response>, with a <Message> when there is a reply."""
     root = ET.Element("Response")
     if reply:
         # src is the business number and dst the contact, each as Plivo wrote it.
         message = ET.SubElement(root, "Message", {"src": sender, "dst": contact})
         message.text = reply
-    return Response(ET.tostring(root, encoding="unicode"), mimetype="application/xml")
+    return ET.tostring(root, encoding="unicode")
+
+
+def _xml(sender: str, contact: str, reply: str | None) -> Response:
+    return Response(plivo_xml(sender, contact, reply), mimetype="application/xml")
 
 
 class PlivoAdapter:
