@@ -136,6 +136,13 @@ def test_numbers_as_plivo_writes_them_are_recorded(
     assert key in export
 
 
+def test_an_mms_carries_its_words_in_body(client: FlaskClient, services: Services) -> None:
+    form = {**sms(""), "Type": "mms", "Body": "STOP", "MediaCount": "0"}
+    del form["Text"]
+    assert len(replies(post(client, form))) == 1
+    assert services.consent.events(CONTACT_KEY)[0].message_text == "STOP"
+
+
 def test_a_short_code_business_number(client: FlaskClient, services: Services) -> None:
     [(src, _, _)] = replies(post(client, sms("STOP", "optout", sender="12345")))
     assert src == "12345" and _status(services, sender="12345") == "opted_out"

@@ -50,6 +50,17 @@ def test_the_ma_v3_header_names_are_accepted(client: FlaskClient, services: Serv
     assert not services.consent.status(CONTACT_KEY, BUSINESS_KEY).can_send
 
 
+def test_both_header_pairs_each_with_its_own_nonce(client: FlaskClient, services: Services) -> None:
+    form = sms("STOP", "optout")
+    headers = {
+        "X-Plivo-Signature-V3": sign(form, BASE + HOOK, nonce="1111"),
+        "X-Plivo-Signature-V3-Nonce": "2222",  # a V3 pair that does not match
+        "X-Plivo-Signature-MA-V3": sign(form, BASE + HOOK, nonce="3333"),
+        "X-Plivo-Signature-MA-V3-Nonce": "3333",
+    }
+    assert len(replies(client.post(HOOK, data=form, headers=headers))) == 1
+
+
 def test_several_signatures_one_of_them_valid(client: FlaskClient, services: Services) -> None:
     form = sms("STOP", "optout")
     both = f"{sign(form, BASE + HOOK, token='an-older-token')},{sign(form, BASE + HOOK)}"

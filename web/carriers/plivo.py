@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from flask import Blueprint, Request, Response
-from werkzeug.datastructures import MultiDict
 
 from core.carriers import PLIVO, MissingField
 from core.config import Settings
@@ -23,9 +22,12 @@ from web.carriers.urls import signed_url
 bp = Blueprint("plivo", __name__)
 log = logging.getLogger(__name__)
 
-# Plivo's V3 headers; the MA-V3 names are said (by an integrator) to be used for messaging.
-SIGNATURE_HEADERS = ("X-Plivo-Signature-V3", "X-Plivo-Signature-MA-V3")
-NONCE_HEADERS = ("X-Plivo-Signature-V3-Nonce", "X-Plivo-Signature-MA-V3-Nonce")
+# Plivo's V3 headers, each signature with its nonce; the MA-V3 names are said (by an
+# integrator) to be what messaging sends, so both pairs are read.
+HEADERS = (
+    ("X-Plivo-Signature-V3", "X-Plivo-Signature-V3-Nonce"),
+    ("X-Plivo-Signature-MA-V3", "X-Plivo-Signature-MA-V3-Nonce"),
+)
 _INTENTS = {"optout": CarrierFlag.STOP, "optin": CarrierFlag.START, "help": CarrierFlag.HELP}
 
 
@@ -66,18 +68,18 @@ def signature_matches(expected: str, header: str) -> bool:
     return found
 
 
-def _first_header(req: Request, names: tuple[str, ...]) -> str:
-    return next((req.headers[n] for n in names if req.headers.get(n)), "")
-
-
 def _signature_ok(settings: Settings, req: Request) -> bool:
-    header, nonce = _first_header(req, SIGNATURE_HEADERS), _first_header(req, NONCE_HEADERS)
-    if not header or not nonce or settings.plivo_auth_token is None:
+    if settings.plivo_auth_token is None:
         return False
     token = settings.plivo_auth_token.get_secret_value()
-    form: MultiDict[str, str] = req.form
-    expected = signature(token, signed_url(settings, req), form.items(multi=True), nonce)
-    return signature_matches(expected, header)
+    url, form = signed_url(settings, req), req.form
+    for signature_header, nonce_header in HEADERS:
+        header, nonce = req.headers.get(signature_header, ""), req.headers.get(nonce_header, "")
+        if header and nonce:
+            expected = signature(token, url, form.items(multi=True), nonce)
+            if signature_matches(expected, header):
+                return True
+    return False
 
 
 def plivo_xml(sender: str, contact: str, reply: str | None) -> str:
