@@ -11,6 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from core.config import Settings
 from stopline.wiring import Services
+from tests.rawsqlite import raw_sqlite
 from tests.web.plivo_helpers import (
     BASE,
     BUSINESS_KEY,
@@ -24,6 +25,7 @@ from tests.web.plivo_helpers import (
     replies,
     sign,
     sms,
+    status,
     v3_headers,
 )
 from web import create_app
@@ -180,3 +182,14 @@ def test_a_body_over_64_kib_is_413(
     assert response.status_code == 413
     assert response.get_json()["error"] == "request_entity_too_large"
     assert _events(services) == 0
+
+
+def test_a_broken_ledger_is_503_so_plivo_retries(settings: Settings, client: FlaskClient) -> None:
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("breaks a SQLite file")
+    with raw_sqlite(settings.database_url.removeprefix("sqlite:///")) as conn:
+        conn.execute("DROP TABLE inbound_messages")
+    for form, hook in ((sms("STOP", "optout"), HOOK), (status("failed", "200"), STATUS_HOOK)):
+        response = post(client, form, hook)
+        assert response.status_code == 503, response.get_data(as_text=True)
+        assert response.headers["Retry-After"].isdigit()
