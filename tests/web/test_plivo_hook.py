@@ -143,6 +143,12 @@ def test_an_mms_carries_its_words_in_body(client: FlaskClient, services: Service
     assert services.consent.events(CONTACT_KEY)[0].message_text == "STOP"
 
 
+def test_plivos_documented_message_uuid(client: FlaskClient, services: Services) -> None:
+    # The MessageUUID of Plivo's own examples (a time-based UUID).
+    form = sms("STOP", "optout", uuid="db3ce55a-7f1d-11e1-8ea7-1231380bc196")
+    assert len(replies(post(client, form))) == 1 and _status(services) == "opted_out"
+
+
 def test_a_short_code_business_number(client: FlaskClient, services: Services) -> None:
     [(src, _, _)] = replies(post(client, sms("STOP", "optout", sender="12345")))
     assert src == "12345" and _status(services, sender="12345") == "opted_out"
