@@ -43,6 +43,9 @@ class CarrierIdFormat:
     id_field: str  # the field of a form-encoded delivery that holds the id
     twins: tuple[str, ...] = ()  # older names of the same id: when present, equal to it
     text_field: str | None = None  # the field with the contact's own words
+    # Fields whose name ends with the id field's and whose value is an id (Plivo's
+    # ParentMessageUUID): run together they read as the id field, and are not a re-split.
+    suffixed: tuple[str, ...] = ()
 
     def check(self, message_id: str, field: str | None = None) -> str:
         """The id, if it is in this carrier's format; NotACarrierDelivery saying why otherwise."""
@@ -111,12 +114,24 @@ class CarrierIdFormat:
                 continue  # the id field itself
             if text is not None and text[1] <= start and end <= text[2]:
                 continue  # words in the contact's text
+            if any(self._is_suffixed(spans.get(other), other, name, start, end)
+                   for other in self.suffixed):  # fmt: skip
+                continue  # e.g. ParentMessageUUID<id>: its whole value, behind its own name
             raise NotACarrierDelivery(
                 f"the signed {self.carrier} form names another message id",
                 detail=f"The signed fields name message id {found.group(1)} outside its own "
                 f"field (the message's id is {message_id}): fields were re-split inside the "
                 "signed text, so the request was refused and nothing was stored.",
             )
+
+    @staticmethod
+    def _is_suffixed(
+        span: tuple[int, int, int] | None, field: str, name: str, start: int, end: int
+    ) -> bool:
+        # Exactly the tail of that field: its name's last letters, then its entire value.
+        if span is None or not field.endswith(name):
+            return False
+        return span[1] - len(name) == start and span[2] == end
 
 
 TWILIO = CarrierIdFormat(
@@ -138,9 +153,12 @@ TELNYX = CarrierIdFormat(
     "telnyx", re.compile(_UUID, re.ASCII), "a UUID",
     "7ee4241c-f127-47e5-9c34-3aac291f8058", "data.payload.id",
 )  # fmt: skip
+# Plivo's MessageUUIDs are UUIDs (time-based, e.g. db3ce55a-7f1d-11e1-8ea7-1231380bc196);
+# its status callbacks also carry ParentMessageUUID ("same as the MessageUUID", its docs say).
 PLIVO = CarrierIdFormat(
     "plivo", re.compile(_UUID, re.ASCII), "a UUID",
-    "00000000-0000-0000-0000-000000000001", "MessageUUID", text_field="Text",
+    "db3ce55a-7f1d-11e1-8ea7-1231380bc196", "MessageUUID", text_field="Text",
+    suffixed=("ParentMessageUUID",),
 )  # fmt: skip
 BANDWIDTH = CarrierIdFormat(
     "bandwidth", re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{9,63}", re.ASCII),

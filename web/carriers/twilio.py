@@ -23,18 +23,10 @@ from core.carriers import TWILIO, MissingField
 from core.config import Settings
 from core.model import CarrierFlag, DeliveryStatus, InboundMessage
 from web.carrier_door import Delivery, Handled, Refusal, door
+from web.carriers.urls import signed_url
 
 bp = Blueprint("twilio", __name__)
 log = logging.getLogger(__name__)
-
-
-def signed_url(settings: Settings, req: Request) -> str:
-    """The URL Twilio signed: the public URL behind a proxy, else the URL as received."""
-    if not settings.public_url:
-        return req.url
-    query = req.query_string.decode("latin-1")
-    url = settings.public_url.rstrip("/") + req.path
-    return f"{url}?{query}" if query else url
 
 
 def _signature_ok(settings: Settings, req: Request) -> bool:
