@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from web.carriers import twilio
+from web.carriers import bandwidth, twilio
 
-BLUEPRINTS: tuple[Blueprint, ...] = (twilio.bp,)
+BLUEPRINTS: tuple[Blueprint, ...] = (twilio.bp, bandwidth.bp)

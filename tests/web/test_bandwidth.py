@@ -1,0 +1,323 @@
+"""The Bandwidth hook's texts and credentials, with real requests over a real ledger."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pytest
+from flask.testing import FlaskClient
+
+from core.config import Settings
+from stopline.wiring import Services
+from tests.web.bandwidth_helpers import (
+    HOOK,
+    PASSWORD,
+    USERNAME,
+    basic,
+    events,
+    new_id,
+    outbound,
+    post,
+    received,
+    status,
+    with_bandwidth,
+)
+from tests.web.helpers import BUSINESS, CONTACT, OTHER_BUSINESS, bearer
+from web import create_app
+
+OTHER_CONTACT = "+12065550199"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The shared test settings with Bandwidth's callback credentials."""
+    return with_bandwidth(settings)
+
+
+def test_stop_is_200_empty_and_opts_out_of_the_number_texted(
+    client: FlaskClient, services: Services
+) -> None:
+    response = post(client, [received("STOP")])
+    assert response.status_code == 200 and response.get_data() == b""
+    assert status(services) == "opted_out"
+    assert status(services, sender=OTHER_BUSINESS) == "subscribed"
+    (event,) = services.consent.events(CONTACT)
+    assert (event.carrier, event.actor) == ("bandwidth", "bandwidth")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "history"),
+    [
+        ("HELP", "subscribed", 0),  # answered (by the outbox), consent unchanged
+        ("hello", "subscribed", 0),
+        ("Can we stop by tomorrow?", "subscribed", 0),
+    ],
+)
+def test_texts_that_do_not_opt_out(
+    client: FlaskClient, services: Services, text: str, expected: str, history: int
+) -> None:
+    assert post(client, [received(text)]).status_code == 200
+    assert status(services) == expected and events(services) == history
+
+
+def test_start_after_stop_opts_back_in(client: FlaskClient, services: Services) -> None:
+    post(client, [received("STOP")])
+    assert post(client, [received("START")]).status_code == 200
+    assert status(services) == "subscribed" and events(services) == 2
+
+
+def test_a_review_phrase_opens_a_review(client: FlaskClient, services: Services) -> None:
+    event = received("please stop texting me")
+    assert post(client, [event]).status_code == 200
+    (item,) = services.consent.reviews(CONTACT)
+    assert (item.carrier, item.carrier_message_id) == ("bandwidth", event["message"]["id"])
+
+
+def test_the_documented_inbound_example_is_accepted(
+    client: FlaskClient, services: Services
+) -> None:
+    # dev.bandwidth.com/docs/messaging/webhooks, "Inbound SMS", with STOP as its text.
+    example = {
+        "type": "message-received", "time": "2016-09-14T18:20:16Z",
+        "description": "Incoming message received", "to": "+12345678902",
+        "message": {
+            "id": "14762070468292kw2fuqty55yp2b2", "time": "2016-09-14T18:20:16Z",
+            "to": ["+12345678902"], "from": "+12345678901", "text": "STOP",
+            "applicationId": "93de2206-9669-4e07-948d-329f4b722ee2",
+            "media": ["https://messaging.bandwidth.com/api/v2/users/1/media/x/0/bw.png"],
+            "owner": "+12345678902", "direction": "in", "segmentCount": 1,
+        },
+    }  # fmt: skip
+    assert post(client, [example]).status_code == 200
+    assert status(services, "+12345678901", "+12345678902") == "opted_out"
+
+
+def test_a_retried_callback_is_stored_once(client: FlaskClient, services: Services) -> None:
+    # Bandwidth delivers at least once and retries for 24 h: the id makes it one text.
+    callback = [received("STOP")]
+    first, second = post(client, callback), post(client, callback)
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert first.get_data() == second.get_data() == b""
+    assert events(services) == 1
+
+
+def test_two_texts_in_one_callback_are_two_outcomes(
+    client: FlaskClient, services: Services
+) -> None:
+    response = post(client, [received("STOP"), received("hello", contact=OTHER_CONTACT)])
+    assert response.status_code == 200
+    assert status(services) == "opted_out" and events(services) == 1
+    assert status(services, OTHER_CONTACT) == "subscribed" and events(services, OTHER_CONTACT) == 0
+
+
+def test_a_text_and_a_failed_send_in_one_callback(client: FlaskClient, services: Services) -> None:
+    callback = [received("STOP"), outbound("message-failed", code=4775, contact=OTHER_CONTACT)]
+    assert post(client, callback).status_code == 200
+    assert status(services) == "opted_out"
+    assert status(services, OTHER_CONTACT) == "opted_out"
+
+
+@pytest.mark.parametrize(
+    ("contact", "sender", "key"),
+    [
+        ("12065550123", BUSINESS, CONTACT),  # without "+"
+        ("2065550123", BUSINESS, CONTACT),  # national form
+        (CONTACT, "12345", CONTACT),  # a short code
+        (CONTACT, "12065550100", CONTACT),  # the business number without "+"
+    ],
+)
+def test_odd_numbers_are_recorded_as_sent(
+    client: FlaskClient, services: Services, contact: str, sender: str, key: str
+) -> None:
+    assert post(client, [received("STOP", contact=contact, sender=sender)]).status_code == 200
+    (event,) = services.consent.events(key)
+    assert (event.contact_received, event.sender_received) == (contact, sender)
+
+
+def test_a_number_the_phone_library_refuses_is_still_recorded(
+    client: FlaskClient, services: Services
+) -> None:
+    # Bandwidth delivered it from a number that exists: a 4xx would lose this STOP for good.
+    assert post(client, [received("STOP", contact="+1206001234")]).status_code == 200
+    export = client.get("/v1/optouts", headers=bearer()).get_data(as_text=True)
+    assert "+1206001234" in export
+
+
+def test_the_owner_is_the_sender_when_the_event_has_no_to(
+    client: FlaskClient, services: Services
+) -> None:
+    event = received("STOP")
+    del event["to"]
+    assert post(client, [event]).status_code == 200
+    assert status(services) == "opted_out"
+
+
+@pytest.mark.parametrize(
+    "message_id",
+    ["14762070468292kw2fuqty55yp2b2", "1593110555875xo7watq5px6rbe5d",
+     "1585321273456iprz22vjeo4tvooc", "df5753b4-3c62-4d34-b8cd-8ab8d4a3745e"],
+)  # fmt: skip
+def test_documented_message_ids_are_accepted(
+    client: FlaskClient, services: Services, message_id: str
+) -> None:
+    assert post(client, [received("STOP", message_id=message_id)]).status_code == 200
+    assert status(services) == "opted_out"
+
+
+@pytest.mark.parametrize(
+    "message_id",
+    ["14762070468292KW2FUQTY55YP2B2", "1476207046829", "14762070468292kw2fuqty55yp2b2x",
+     "14762070468292kw2fuqty55yp2b2-2", "147620704682-2kw2fuqty55yp2b2", "", " " + new_id()],
+)  # fmt: skip
+def test_ids_not_in_bandwidths_format_are_400(
+    client: FlaskClient, services: Services, message_id: str
+) -> None:
+    response = post(client, [received("STOP", message_id=message_id)])
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "not_a_carrier_delivery"
+    assert events(services) == 0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        basic(password="wrong-password"),
+        basic(username="someone-else"),
+        basic(username=USERNAME.upper()),
+        basic(password=PASSWORD + " "),
+        {},  # no credentials
+        {"Authorization": "Basic"},
+        {"Authorization": "Basic !!!not-base64!!!"},
+        {"Authorization": "Basic " + base64.b64encode(b"no-colon-here").decode()},
+        {"Authorization": "Basic " + base64.b64encode(b"\xff\xfe:\xff").decode()},
+        {"Authorization": "Basic " + base64.b64encode(b":").decode()},
+        {"Authorization": "Bearer " + base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()},
+        {"Authorization": "Basic ÿÿÿÿ"},
+    ],
+)
+def test_missing_wrong_or_garbled_credentials_are_401(
+    client: FlaskClient, services: Services, headers: dict[str, str]
+) -> None:
+    response = post(client, [received("STOP")], headers=headers)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Basic realm="stopline"'
+    assert response.get_json()["error"] == "invalid_credentials"
+    assert events(services) == 0
+
+
+def test_the_basic_scheme_name_is_case_insensitive(client: FlaskClient, services: Services) -> None:
+    headers = {"Authorization": basic()["Authorization"].replace("Basic", "basic")}
+    assert post(client, [received("STOP")], headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("unset", ["bandwidth_callback_username", "bandwidth_callback_password"])
+def test_without_credentials_set_the_hook_is_503(
+    settings: Settings, services: Services, unset: str
+) -> None:
+    off = settings.model_copy(update={unset: None})
+    response = post(create_app(off, services).test_client(), [received("STOP")])
+    assert response.status_code == 503
+    assert unset.upper() in response.get_json()["detail"]
+    assert events(services) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b"STOP", "not valid JSON"),
+        (b'{"type": "message-received"}', "a JSON dict"),
+        (b"[]", "an empty array"),
+        (b'["message-received"]', "JSON object"),
+        (b"\xff\xfe[]", "not valid JSON"),
+        (b"[" * 5000 + b"]" * 5000, "not valid JSON"),
+        (b'[{"type": "message-failed", "errorCode": NaN}]', "not valid JSON"),
+    ],
+)
+def test_bodies_that_are_not_an_array_of_events_are_400(
+    client: FlaskClient, services: Services, body: bytes, why: str
+) -> None:
+    response = client.post(HOOK, data=body, content_type="application/json", headers=basic())
+    assert response.status_code == 400
+    assert why in response.get_json()["detail"]
+    # The credentials come first: the same body without them tells nothing about it.
+    unchecked = client.post(HOOK, data=body, content_type="application/json")
+    assert unchecked.status_code == 401
+
+
+def _without(path: str) -> list[dict[str, object]]:
+    event = received("STOP")
+    where, _, name = path.rpartition(".")
+    del (event["message"] if where else event)[name]
+    return [event]
+
+
+@pytest.mark.parametrize(
+    ("callback", "field"),
+    [
+        (_without("message.id"), "message.id"),
+        (_without("message.from"), "message.from"),
+        (_without("message"), "message object"),
+        (_without("type"), "type"),
+        ([{**received("STOP"), "to": 12065550100}], "to"),
+        ([received("STOP", contact="")], "message.from"),
+        ([received("STOP"), {"type": "message-received"}], "event 1"),
+    ],
+)
+def test_events_without_the_needed_fields_are_400_and_store_nothing(
+    client: FlaskClient, services: Services, callback: list[dict[str, object]], field: str
+) -> None:
+    response = post(client, callback)
+    assert response.status_code == 400
+    assert field in response.get_json()["detail"]
+    assert events(services) == 0  # not even the well-formed first event
+
+
+def test_a_repeated_key_is_400(client: FlaskClient, services: Services) -> None:
+    # Which "text" counts would be the sender's choice; Bandwidth writes each key once.
+    body = (
+        f'[{{"type":"message-received","to":"{BUSINESS}","message":{{"id":"{new_id()}",'
+        f'"from":"{CONTACT}","text":"hello","text":"STOP"}}}}]'
+    ).encode()
+    response = client.post(HOOK, data=body, content_type="application/json", headers=basic())
+    assert response.status_code == 400 and "repeated key" in response.get_json()["detail"]
+    assert events(services) == 0
+
+
+def test_a_text_without_text_is_accepted(client: FlaskClient, services: Services) -> None:
+    event = received("")
+    del event["message"]["text"]  # an MMS with only media
+    assert post(client, [event]).status_code == 200
+    assert status(services) == "subscribed"
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_over_64_kib_is_413(client: FlaskClient, services: Services, chunked: bool) -> None:
+    body = b'[{"type":"message-received","message":{"text":"' + b"x" * (65 * 1024) + b'"}}]'
+    if chunked:  # no Content-Length: the cap on the stream itself must stop it
+        response = client.post(
+            HOOK, input_stream=io.BytesIO(body), content_type="application/json",
+            headers={"Transfer-Encoding": "chunked", **basic()},
+            environ_overrides={"wsgi.input_terminated": True},
+        )  # fmt: skip
+    else:
+        response = client.post(HOOK, data=body, content_type="application/json", headers=basic())
+    assert response.status_code == 413
+    assert events(services) == 0
+
+
+def test_get_on_the_hook_is_405(client: FlaskClient) -> None:
+    response = client.get(HOOK, headers=basic())
+    assert response.status_code == 405 and "POST" in response.headers["Allow"]
+
+
+def test_a_number_with_letters_is_400_and_the_events_before_it_are_kept(
+    client: FlaskClient, services: Services
+) -> None:
+    # The core refuses a number with letters; the events before it in the array were already
+    # recorded, and keeping a genuine STOP is worth more than an all-or-nothing answer.
+    callback = [received("STOP"), received("STOP", contact="+1 206 555 O1OO")]
+    response = post(client, callback)
+    assert response.status_code == 400
+    assert "letters" in response.get_json()["detail"]
+    assert status(services) == "opted_out" and events(services) == 1
