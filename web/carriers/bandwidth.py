@@ -11,7 +11,7 @@ import base64
 import binascii
 import hmac
 import json
-import logging
+from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +24,6 @@ from core.model import DeliveryStatus, InboundMessage
 from web.carrier_door import Delivery, Handled, Refusal, door, empty_answer
 
 bp = Blueprint("bandwidth", __name__)
-log = logging.getLogger(__name__)
 
 CHALLENGE = 'Basic realm="stopline"'
 RECEIVED, FAILED = "message-received", "message-failed"
@@ -124,7 +123,7 @@ def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # Bandwidth writes each key once: with a repeat, which value counts would be the sender's.
     found = dict(pairs)
     if len(found) != len(pairs):
-        names = sorted({k for k, _ in pairs if sum(1 for n, _ in pairs if n == k) > 1})
+        names = sorted(k for k, n in Counter(k for k, _ in pairs).items() if n > 1)
         raise ValueError(f"repeated key(s) {', '.join(names)[:80]}")
     return found
 
@@ -154,7 +153,7 @@ def _failure(index: int, event: Mapping[str, Any], now: datetime) -> DeliverySta
         contact=_text(index, event, "to"),  # the recipient the send failed to
         sender=_text(index, message, "message.from"),  # the business number it was sent from
         status=FAILED,
-        # Only errorCode: Bandwidth says its description text may change.
+        # Only errorCode, as Bandwidth's error docs advise: the description is free text.
         code=_code(index, event),
         received_at=now,
     )
