@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from flask.testing import FlaskClient
 
 from core.config import Settings
 from stopline.wiring import Services
+from tests.rawsqlite import raw_sqlite
 from tests.web.bandwidth_helpers import (
     events,
     outbound,
@@ -173,3 +176,20 @@ def test_a_number_with_letters_is_400_and_the_events_before_it_are_kept(
     assert response.status_code == 400
     assert "letters" in response.get_json()["detail"]
     assert status(services) == "opted_out" and events(services) == 1
+
+
+@pytest.mark.parametrize(
+    "callback",
+    [[received("STOP")], [outbound("message-failed", code=4775)]],
+    ids=["text", "opted-out"],
+)
+def test_a_ledger_failure_is_503_so_bandwidth_retries(
+    settings: Settings, client: FlaskClient, callback: list[dict[str, object]]
+) -> None:
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("breaks a SQLite file")
+    with raw_sqlite(Path(settings.database_url.removeprefix("sqlite:///"))) as conn:
+        conn.execute("DROP TABLE inbound_messages")  # where every message's answer is kept
+    response = post(client, callback)
+    assert response.status_code == 503, response.get_data(as_text=True)
+    assert response.headers["Retry-After"].isdigit()
