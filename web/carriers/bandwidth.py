@@ -2,7 +2,8 @@
 
 Bandwidth signs nothing on messaging callbacks: the only proof is the username and password set
 on the Bandwidth application, sent as HTTP Basic. Every event of the array is read before any
-is handed to the core, so a request refused with 400 has stored nothing.
+is handed to the core, so a body this door refuses (400) stores nothing; a number the core
+itself refuses (one with letters) is refused after the events before it were recorded.
 """
 
 from __future__ import annotations
