@@ -90,6 +90,11 @@ def record_opt_out(
     at: Reporting, status: DeliveryStatus, meaning: str, reported_by: str | None
 ) -> Outcome:
     """Record the contact's own opt-out a carrier reported (once per refused message)."""
+    # A JSON string may hold a lone surrogate or a NUL, which the ledger cannot store: the
+    # numbers as received are kept cleaned, as a text's are (ConsentService.receive_message).
+    status = replace(
+        status, contact=clean_text(status.contact) or "", sender=clean_text(status.sender) or ""
+    )
     contact = carrier_number(status.contact, at.region).key
     if status.message_id:
         id_format(status.carrier).check(status.message_id)

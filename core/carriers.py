@@ -160,9 +160,14 @@ PLIVO = CarrierIdFormat(
     "db3ce55a-7f1d-11e1-8ea7-1231380bc196", "MessageUUID", text_field="Text",
     suffixed=("ParentMessageUUID",),
 )  # fmt: skip
+# Bandwidth's messaging docs (Bandwidth/api-docs, messaging/webhooks) give v2 message ids as a
+# 13-digit millisecond timestamp and 16 lowercase letters or digits, e.g.
+# 14762070468292kw2fuqty55yp2b2, 1593110555875xo7watq5px6rbe5d; integrators' captured
+# callbacks also show UUIDs. Nothing looser, so no id can absorb a neighbouring field.
 BANDWIDTH = CarrierIdFormat(
-    "bandwidth", re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{9,63}", re.ASCII),
-    "10 to 64 letters, digits and dashes", "1661365814859loidf7mcwd4qacn7", "message.id",
+    "bandwidth", re.compile(rf"[0-9]{{13}}[0-9a-z]{{16}}|{_UUID}", re.ASCII),
+    "13 digits and 16 lowercase letters or digits, or a UUID",
+    "1593110555875xo7watq5px6rbe5d", "message.id",
 )  # fmt: skip
 # Vonage's Messages API names each message by message_uuid, a UUID (its API reference and the
 # Opt-Out Assist guide's example, aaaaaaaa-bbbb-cccc-dddd-0123456789ab).

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from web.carriers import plivo, sinch, telnyx, twilio, vonage
+from web.carriers import bandwidth, plivo, sinch, telnyx, twilio, vonage
 
-BLUEPRINTS: tuple[Blueprint, ...] = (twilio.bp, telnyx.bp, plivo.bp, vonage.bp, sinch.bp)
+BLUEPRINTS: tuple[Blueprint, ...] = (
+    twilio.bp, telnyx.bp, plivo.bp, bandwidth.bp, vonage.bp, sinch.bp,
+)  # fmt: skip
