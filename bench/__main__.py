@@ -12,6 +12,7 @@ from bench.common import machine
 # Name -> module under bench/; each module has run(quick: bool) -> None and prints its table.
 BENCHMARKS = {
     "hook": "bench.hook",
+    "carriers": "bench.carriers",
     "serve": "bench.serve",
     "check": "bench.check",
     "export": "bench.export",

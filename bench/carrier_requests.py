@@ -90,7 +90,8 @@ def plivo(base: str, sid: str, contact: str, sender: str, text: str) -> Request:
             "MessageUUID": sid, "Units": "1", "MessageIntent": ""}  # fmt: skip
     path = "/webhooks/plivo"
     nonce = uuid.uuid4().hex[:20]
-    signed = base + path + "." + "".join(k + form[k] for k in sorted(form)) + "." + nonce
+    # As plivo-python's signature_v3 builds it: with a form and no query, the URL then "?".
+    signed = base + path + "?" + "".join(k + form[k] for k in sorted(form)) + "." + nonce
     digest = hmac.new(PLIVO_TOKEN.encode(), signed.encode(), hashlib.sha256).digest()
     return Request(path, urlencode(form).encode(), {
         "Content-Type": "application/x-www-form-urlencoded",

@@ -14,12 +14,14 @@ from tests.web.plivo_helpers import (
     BUSINESS_KEY,
     CONTACT,
     CONTACT_KEY,
+    NONCE,
     PLIVO_TOKEN,
     post,
     replies,
     sms,
 )
 from web import create_app
+from web.carriers import plivo
 
 
 @pytest.fixture
@@ -161,3 +163,18 @@ def test_replies_left_to_plivo_answer_an_empty_response(
     client = create_app(theirs, services).test_client()
     assert replies(post(client, sms("STOP", "optout"))) == []
     assert _status(services) == "opted_out"
+
+
+@pytest.mark.parametrize("text", ["ARRÊT", "停止", "СТОП"])
+@pytest.mark.parametrize("sdk_bytes", [False, True], ids=["utf-8", "plivo-python"])
+def test_a_stop_in_another_script_is_taken_however_plivo_hashed_it(
+    client: FlaskClient, services: Services, text: str, sdk_bytes: bool
+) -> None:
+    form = sms(text, "optout")
+    url = "http://localhost/webhooks/plivo"
+    signed = plivo.signature(PLIVO_TOKEN, url, form.items(), NONCE, sdk_bytes=sdk_bytes)
+    assert post(client, form, signature=signed).status_code == 200
+    assert _status(services) == "opted_out"
+    forged = plivo.signature("another-token", url, form.items(), NONCE, sdk_bytes=sdk_bytes)
+    assert post(client, sms(text, "optout", contact="14155550111"), signature=forged
+                ).status_code == 403  # fmt: skip
