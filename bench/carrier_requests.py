@@ -149,5 +149,5 @@ def message_id(carrier: str, n: int, i: int) -> str:
     if carrier in ("telnyx", "plivo", "vonage"):
         return str(uuid.UUID(int=(n << 32) | i))
     if carrier == "bandwidth":
-        return f"{1700000000000 + n}{i:013d}x"[:29]
+        return f"{1700000000000 + n}{i:015d}x"  # 13 digits, then 16 lower-case letters/digits
     return f"01{n:012d}{i:012d}"  # sinch: 26 characters, Crockford base32 digits
