@@ -54,3 +54,9 @@ def test_import_bench_imports_reimports_and_checks_the_counts() -> None:
         assert line in out
     assert "PostgreSQL import: 1,971 taken" in out or "PostgreSQL skipped:" in out
     assert "MISMATCH" not in out
+
+
+def test_carriers_bench_takes_every_carriers_signed_deliveries() -> None:
+    out = bench("carriers")
+    for carrier in ("twilio", "telnyx", "plivo", "bandwidth", "vonage", "sinch"):
+        assert f"  {carrier}, wall: stopline" in out, out
