@@ -151,3 +151,19 @@ def message_id(carrier: str, n: int, i: int) -> str:
     if carrier == "bandwidth":
         return f"{1700000000000 + n}{i:015d}x"  # 13 digits, then 16 lower-case letters/digits
     return f"01{n:012d}{i:012d}"  # sinch: 26 characters, Crockford base32 digits
+
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def fresh_id(carrier: str) -> str:
+    """A new random message id in the carrier's own format."""
+    random_id = uuid.uuid4()
+    if carrier == "twilio":
+        return "SM" + random_id.hex
+    if carrier == "bandwidth":
+        return f"{int(time.time() * 1000):013d}{random_id.hex[:16]}"
+    if carrier == "sinch":
+        bits = random_id.int
+        return "01" + "".join(_CROCKFORD[(bits >> (5 * k)) & 31] for k in range(24))
+    return str(random_id)

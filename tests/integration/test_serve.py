@@ -56,7 +56,8 @@ class Server:
 
 def environment(tmp_path: Path) -> dict[str, str]:
     """Only the settings under test: no developer .env (cwd is tmp_path), no stray STOPLINE_*."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STOPLINE_", "TWILIO_"))}
+    carriers = ("TWILIO_", "TELNYX_", "PLIVO_", "BANDWIDTH_", "VONAGE_", "SINCH_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STOPLINE_", *carriers))}
     env.update(
         STOPLINE_DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}",
         STOPLINE_RULES_PATH=str(ROOT / "rules.yml"),

@@ -1,8 +1,9 @@
-"""Failure drills: a load client that sends signed Twilio texts and retries them as Twilio would.
+"""Failure drills: a load client that sends signed carrier texts and retries them as carriers do.
 
+Each contact texts through one carrier (Twilio, or a mix of every carrier stopline hears).
 Each contact's texts are sent in order by one client thread: the next one only after the
 previous got a 2xx; a text without a 2xx (no connection, a reset, a 5xx) is sent again with the
-same MessageSid after a backoff. Every attempt is recorded, so a drill can say what was sent,
+same message id after a backoff. Every attempt is recorded, so a drill can say what was sent,
 what was acknowledged and what failed while the server was down. Then the ledger is read back
 and compared with a replay of the acknowledged texts through a fresh ConsentService.
 """
@@ -16,7 +17,9 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -27,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, select
 
+from bench.carrier_requests import CARRIERS, message_id
 from core.config import Settings
 from core.model import InboundMessage
 from core.services import ConsentService
@@ -47,7 +51,10 @@ from tests.integration.test_serve import (
     wait_healthy,
 )
 
-Send = Callable[[dict[str, str]], tuple[int, str]]
+Send = Callable[["Text"], tuple[int, str]]
+# The carriers that answer a text in the HTTP response (TwiML, Plivo XML); the others' replies
+# go through their APIs (off in the drills: no sending credentials are set).
+REPLY_IN_RESPONSE = ("twilio", "plivo")
 
 # Words a contact texts: opt-outs only while subscribed and opt-ins only while opted out, so
 # every opt-out text must record exactly one opt-out event. Sender scope only: one text
@@ -59,11 +66,12 @@ OTHER = ("See you at 3", "HELP", "Can we stop by tomorrow?", "Cancel, I can't ma
 
 @dataclass(frozen=True)
 class Text:
-    """One text from a contact to the test's SENDER, with the MessageSid Twilio gave it."""
+    """One text from a contact to the test's SENDER, with the id its carrier gave it."""
 
     sid: str
     contact: str
     body: str
+    carrier: str = "twilio"
 
     def params(self) -> dict[str, str]:
         """Twilio's form fields for this text."""
@@ -102,11 +110,22 @@ def contact_phone(n: int) -> str:
     return f"+1206555{n:04d}"
 
 
-def sequences(contacts: int, length: int, *, first: int = 2000, seed: int = 4) -> list[list[Text]]:
-    """`contacts` contacts (from contact_phone(first)) each texting `length` texts."""
+def sequences(
+    contacts: int,
+    length: int,
+    *,
+    first: int = 2000,
+    seed: int = 4,
+    carriers: Sequence[str] = ("twilio",),
+) -> list[list[Text]]:
+    """`contacts` contacts (from contact_phone(first)) each texting `length` texts.
+
+    Contact n texts through carriers[n % len(carriers)], with ids in that carrier's format.
+    """
     rng = random.Random(seed)
     result = []
     for n in range(first, first + contacts):
+        carrier = carriers[n % len(carriers)]
         subscribed, texts = True, []
         for i in range(length):
             if rng.random() < 0.5:
@@ -114,7 +133,7 @@ def sequences(contacts: int, length: int, *, first: int = 2000, seed: int = 4) -
                 subscribed = not subscribed
             else:
                 body = rng.choice(OTHER)
-            texts.append(Text(f"SM{n:016d}{i:016d}", contact_phone(n), body))
+            texts.append(Text(message_id(carrier, n, i), contact_phone(n), body, carrier))
         result.append(texts)
     return result
 
@@ -122,8 +141,26 @@ def sequences(contacts: int, length: int, *, first: int = 2000, seed: int = 4) -
 def twilio_send(server: Server) -> Send:
     """Sign and POST to the server's hook; its base URL outlives a restart on the same port."""
 
-    def send(params: dict[str, str]) -> tuple[int, str]:
+    def send(text: Text) -> tuple[int, str]:
+        params = text.params()
         return post_twilio(server, params, sign(server, params))
+
+    return send
+
+
+def carrier_send(server: Server) -> Send:
+    """POST each text as its carrier delivers it, signed afresh on every attempt (timestamps)."""
+
+    def send(text: Text) -> tuple[int, str]:
+        made = CARRIERS[text.carrier](server.base, text.sid, text.contact, SENDER, text.body)
+        request = urllib.request.Request(
+            server.base + made.path, data=made.body, headers=made.headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
 
     return send
 
@@ -286,7 +323,7 @@ class LoadClient:
         error: str | None = None
         body = ""
         try:
-            status, body = self.send(text.params())
+            status, body = self.send(text)
         except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out
             error = type(exc).__name__
             reason = getattr(exc, "reason", None)  # URLError wraps the socket's error
@@ -372,7 +409,7 @@ def replay(texts: Iterable[Text], url: str, rules: Path) -> dict[str, str | None
     try:
         for text in texts:
             received = InboundMessage(
-                "twilio", text.sid, text.contact, SENDER, text.body, datetime.now(UTC)
+                text.carrier, text.sid, text.contact, SENDER, text.body, datetime.now(UTC)
             )
             replies[text.sid] = service.receive_message(received).reply
     finally:
@@ -382,9 +419,14 @@ def replay(texts: Iterable[Text], url: str, rules: Path) -> dict[str, str | None
 
 
 def twiml_reply(body: str) -> str | None:
-    """The text of a TwiML answer's <Message>, None when it has none."""
+    """The text of a TwiML (or Plivo XML) answer's <Message>, None when it has none."""
     found = ET.fromstring(body).find("Message")
     return None if found is None else found.text
+
+
+def answered_reply(text: Text, body: str) -> str | None:
+    """The reply a carrier was given in the HTTP answer; None for the others (an empty 200)."""
+    return twiml_reply(body) if text.carrier in REPLY_IN_RESPONSE else (body or None)
 
 
 def check_ledger(client: LoadClient, served_url: str, scratch: Path, rules: Path) -> dict[str, Any]:
@@ -426,7 +468,8 @@ def check_ledger(client: LoadClient, served_url: str, scratch: Path, rules: Path
         "consent_rows": len(served.consent),
         "consent_equals_replay": served.consent == expected.consent,
         "wrong_replies": sum(
-            1 for sid in sids if twiml_reply(client.acknowledged[sid].body) != replies[sid]
+            1 for t in texts if answered_reply(t, client.acknowledged[t.sid].body)
+            != (replies[t.sid] if t.carrier in REPLY_IN_RESPONSE else None)
         ),
         "examples": {"lost": lost[:5], "duplicated": duplicated[:5], "differing": differing[:5]},
     }

@@ -105,7 +105,7 @@ class Probe:
     def stop(self) -> Text:
         n = len(self.texts)
         text = Text(f"SM{n:032d}", contact_phone(9000 + n), "STOP")
-        status, body = twilio_send(self.server)(text.params())
+        status, body = twilio_send(self.server)(text)
         assert (status, twiml_reply(body)) == (200, GOOD_REPLY), body
         self.texts.append(text)
         return text

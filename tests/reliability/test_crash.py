@@ -17,16 +17,18 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, select
 
+from bench.carrier_requests import ENVIRONMENT
+from core.carrier_settings import CARRIER_NAMES
 from ledger.tables import inbound_messages
 from tests.conftest import RULES
 from tests.integration.test_serve import start_server, stop
 from tests.reliability.drill import (
     LoadClient,
+    carrier_send,
     check_ledger,
     crash,
     sequences,
     serve_again,
-    twilio_send,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -46,14 +48,18 @@ def stored_before(url: str, sids: set[str], moment: float) -> int:
         engine.dispose()
 
 
-def test_sigkill_mid_run_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("carriers", [("twilio",), CARRIER_NAMES], ids=["twilio", "every carrier"])
+def test_sigkill_mid_run_loses_and_duplicates_nothing(
+    tmp_path: Path, carriers: tuple[str, ...]
+) -> None:
     began = time.monotonic()
-    env = {"TMPDIR": str(tmp_path)}  # the killed master cannot remove its metrics directory
+    # The killed master cannot remove its metrics directory; every carrier's door is on.
+    env = {"TMPDIR": str(tmp_path), **ENVIRONMENT}
     server = start_server(tmp_path, **env)
     url = f"sqlite:///{tmp_path / 'serve.db'}"
-    contacts = sequences(CONTACTS, TEXTS_EACH)
+    contacts = sequences(CONTACTS, TEXTS_EACH, carriers=carriers)
     total = CONTACTS * TEXTS_EACH
-    client = LoadClient(twilio_send(server), contacts, threads=4)
+    client = LoadClient(carrier_send(server), contacts, threads=4)
     try:
         client.start()
         assert client.wait_acknowledged(total // 3, timeout=60), client.figures()
@@ -72,7 +78,7 @@ def test_sigkill_mid_run_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     cut_off = {a.sid for a in in_flight if not a.ok}
     answered_after = [a.ended for a in attempts if a.ok and a.started >= killed_at]
     report: dict[str, Any] = {
-        "drill": "sigkill under load (sqlite, 2 workers)",
+        "drill": f"sigkill under load (sqlite, 2 workers, {', '.join(carriers)})",
         **figures,
         "acknowledged_before_kill": acknowledged_at_kill,
         "failed_before_kill": sum(1 for a in attempts if not a.ok and a.ended < killed_at),

@@ -4,7 +4,8 @@ contacts.
 Two real servers (2 workers each) share a throwaway cluster. Client threads send bursts of
 texts for one contact at a time (STOP, START, UNSTOP, YES, STOPALL, ordinary words), each text
 to either instance at random, so the same contact's texts are handled at once by different
-processes. Afterwards every text must have been answered 200 and stored once, logged at most
+processes, and each text through one of the six carriers at random (each signed as its carrier
+signs). Afterwards every text must have been answered 200 and stored once, logged at most
 once per scope, and each contact's events must form an unbroken chain (each event's
 previous_status is the new_status before it: no lost update) ending in the consent row.
 """
@@ -16,7 +17,8 @@ import queue
 import random
 import threading
 import time
-import uuid
+import urllib.error
+import urllib.request
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,10 +27,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
+from bench.carrier_requests import CARRIERS, ENVIRONMENT, fresh_id
+from core.carrier_settings import CARRIER_NAMES
 from ledger.tables import consent, consent_events, inbound_messages
 from tests.integration.test_serve import OTHER_SENDER, SENDER, Server, start_server, stop
 from tests.reliability.pgcluster import PgCluster, pg_cluster
-from tests.reliability.test_database_gone import deliver
+from tests.reliability.test_database_gone import CARRIER_TIMEOUT
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 __all__ = ["pg_cluster"]  # the fixture, imported for pytest to find
@@ -63,17 +67,34 @@ def servers(pg_cluster: PgCluster, tmp_path: Path) -> Iterator[list[Server]]:
     try:
         for name in ("a", "b"):
             (tmp_path / name).mkdir()
-            running.append(start_server(tmp_path / name, STOPLINE_DATABASE_URL=pg_cluster.url))
+            running.append(start_server(tmp_path / name, STOPLINE_DATABASE_URL=pg_cluster.url,
+                                        **ENVIRONMENT))  # fmt: skip
         yield running
     finally:
         for server in running:
             stop(server.process)
 
 
-def text(contact: str, body: str, sender: str = SENDER) -> dict[str, str]:
-    """Twilio's form fields, with a MessageSid never used before."""
-    sid = "SM" + uuid.uuid4().hex
-    return {"From": contact, "To": sender, "Body": body, "MessageSid": sid, "AccountSid": "AC1"}
+def text(contact: str, body: str, sender: str = SENDER, carrier: str = "twilio"
+         ) -> dict[str, str]:  # fmt: skip
+    """A text through `carrier`, with a message id in its format never used before."""
+    sid = fresh_id(carrier)
+    return {"From": contact, "To": sender, "Body": body, "MessageSid": sid, "Carrier": carrier}
+
+
+def deliver(server: Server, params: dict[str, str]) -> tuple[int, str]:
+    """POST the text as its carrier does, signed; status 0 when no answer came in time."""
+    made = CARRIERS[params["Carrier"]](server.base, params["MessageSid"], params["From"],
+                                       params["To"], params["Body"])  # fmt: skip
+    request = urllib.request.Request(server.base + made.path, data=made.body,
+                                     headers=made.headers, method="POST")  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=CARRIER_TIMEOUT) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+    except (urllib.error.URLError, OSError) as error:
+        return 0, f"no answer: {error}"
 
 
 def bursts(rng: random.Random) -> list[list[tuple[int, dict[str, str]]]]:
@@ -81,7 +102,8 @@ def bursts(rng: random.Random) -> list[list[tuple[int, dict[str, str]]]]:
     contacts = [f"+1415555{1000 + n:04d}" for n in range(CONTACTS)]
     words, weights = list(BODIES), list(BODIES.values())
     return [
-        [(rng.randrange(2), text(contact, body, rng.choice((SENDER, OTHER_SENDER))))
+        [(rng.randrange(2), text(contact, body, rng.choice((SENDER, OTHER_SENDER)),
+                                 rng.choice(CARRIER_NAMES)))
          for body in rng.choices(words, weights, k=rng.randint(2, 4))]
         for contact in rng.choices(contacts, k=BURSTS)
     ]  # fmt: skip
@@ -147,7 +169,7 @@ def twins(servers: list[Server]) -> list[tuple[tuple[int, str], tuple[int, str],
     """TWINS fresh contacts' STOPs, each sent to both instances at once; answers and sid."""
     results = []
     for n in range(TWINS):
-        params = text(f"+1617555{1000 + n:04d}", "STOP")
+        params = text(f"+1617555{1000 + n:04d}", "STOP", carrier=CARRIER_NAMES[n % 6])
         first, second = both_at_once(servers, params)
         results.append((first, second, params["MessageSid"]))
     return results
