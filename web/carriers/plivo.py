@@ -8,15 +8,15 @@ import hmac
 import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from flask import Blueprint, Request, Response
 
-from core.carriers import PLIVO, MissingField
+from core.carriers import PLIVO
 from core.config import Settings
-from core.model import CarrierFlag, DeliveryStatus, InboundMessage
+from core.model import CarrierFlag
 from web.carrier_door import Delivery, Handled, Refusal, door
+from web.carriers.forms import FormFields, read_form
 from web.carriers.urls import signed_url
 
 bp = Blueprint("plivo", __name__)
@@ -135,37 +135,7 @@ class PlivoAdapter:
 
     def parse(self, settings: Settings, req: Request) -> Delivery:
         """The text, or the status, in a signed Plivo form."""
-        form = req.form
-        missing = [name for name in ("From", "To") if not form.get(name)]
-        if missing:
-            raise MissingField(f"Required Plivo field(s) missing: {', '.join(missing)}.")
-        # Plivo runs names and values together too: an id re-split out of a neighbour, or a
-        # repeated field, is a replay with its boundaries shifted, never a genuine delivery.
-        message_id = PLIVO.message_id(form.to_dict(flat=False))
-        now = datetime.now(UTC)
-        if self.statuses:
-            # Sent by the business from From to the contact at To: the reverse of a text.
-            status = DeliveryStatus(
-                carrier="plivo",
-                message_id=message_id,
-                contact=form["To"],
-                sender=form["From"],
-                status=form.get("Status", ""),
-                code=form.get("ErrorCode", "").strip() or None,
-                received_at=now,
-            )
-            return Delivery(statuses=[status])
-        message = InboundMessage(
-            carrier="plivo",
-            message_id=message_id,
-            contact=form["From"],
-            sender=form["To"],
-            # Text for an SMS; an MMS carries its words in Body.
-            body=form.get("Text", form.get("Body", "")),
-            received_at=now,
-            flag=_flag(form.get("MessageIntent")),
-        )
-        return Delivery(messages=[message])
+        return read_form(FIELDS, req.form, self.statuses)
 
     def answer(self, handled: Handled, replies: bool) -> Response:
         """Plivo XML with the reply, if any; an empty <Response/> otherwise."""
@@ -186,6 +156,9 @@ def _flag(value: str | None) -> CarrierFlag | None:
         log.warning("ignored an unknown Plivo MessageIntent %r", str(value)[:40])
     return flag
 
+
+# Text for an SMS; an MMS carries its words in Body.
+FIELDS = FormFields(PLIVO, ("Text", "Body"), ("Status",), "ErrorCode", "MessageIntent", _flag)
 
 door(bp, "/webhooks/plivo", PlivoAdapter(statuses=False), "inbound")
 door(bp, "/webhooks/plivo/status", PlivoAdapter(statuses=True), "status")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import urlparse
 
@@ -19,10 +18,11 @@ from twilio.request_validator import (
 )
 from twilio.twiml.messaging_response import MessagingResponse
 
-from core.carriers import TWILIO, MissingField
+from core.carriers import TWILIO
 from core.config import Settings
-from core.model import CarrierFlag, DeliveryStatus, InboundMessage
+from core.model import CarrierFlag
 from web.carrier_door import Delivery, Handled, Refusal, door
+from web.carriers.forms import FormFields, read_form
 from web.carriers.urls import signed_url
 
 bp = Blueprint("twilio", __name__)
@@ -102,36 +102,7 @@ class TwilioAdapter:
 
     def parse(self, settings: Settings, req: Request) -> Delivery:
         """The text, or the status, in a signed Twilio form."""
-        form = req.form
-        missing = [name for name in ("From", "To") if not form.get(name)]
-        if missing:
-            raise MissingField(f"Required Twilio field(s) missing: {', '.join(missing)}.")
-        # Signed, yet not what Twilio sends (an id that absorbed its neighbour, a repeated
-        # field): a replay with its boundaries shifted, never a genuine delivery.
-        message_id = TWILIO.message_id(form.to_dict(flat=False))
-        now = datetime.now(UTC)
-        if self.statuses:
-            # Sent by the business from From to the contact at To: the reverse of a text.
-            status = DeliveryStatus(
-                carrier="twilio",
-                message_id=message_id,
-                contact=form["To"],
-                sender=form["From"],
-                status=form.get("MessageStatus", form.get("SmsStatus", "")),
-                code=form.get("ErrorCode") or None,
-                received_at=now,
-            )
-            return Delivery(statuses=[status])
-        message = InboundMessage(
-            carrier="twilio",
-            message_id=message_id,
-            contact=form["From"],
-            sender=form["To"],
-            body=form.get("Body", ""),
-            received_at=now,
-            flag=_flag(form.get("OptOutType")),
-        )
-        return Delivery(messages=[message])
+        return read_form(FIELDS, req.form, self.statuses)
 
     def answer(self, handled: Handled, replies: bool) -> Response:
         """TwiML with the reply, if any (an empty <Response/> for a status callback)."""
@@ -147,6 +118,10 @@ def _flag(value: str | None) -> CarrierFlag | None:
         log.warning("ignored an unknown Twilio OptOutType %r", str(value)[:40])
         return None
 
+
+FIELDS = FormFields(
+    TWILIO, ("Body",), ("MessageStatus", "SmsStatus"), "ErrorCode", "OptOutType", _flag
+)
 
 door(bp, "/webhooks/twilio", TwilioAdapter(statuses=False), "inbound")
 door(bp, "/webhooks/twilio/status", TwilioAdapter(statuses=True), "status")
