@@ -16,9 +16,8 @@ from web.auth import current_actor, require_token
 from web.context import state
 from web.csv_export import csv_response, parse_since
 from web.errors import BadInput
-from web.jsonbody import json_body, optional_text, required_text, unknown_keys
+from web.jsonbody import json_body, known_query, optional_text, required_text
 from web.limits import cap_api_body
-from web.openapi import query_fields
 from web.serialize import event_json, outcome_json, review_json, status_json
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
@@ -26,17 +25,7 @@ bp.before_request(require_token)
 bp.before_request(cap_api_body)
 
 
-@bp.before_request
-def _known_query() -> None:
-    """A query parameter the endpoint does not take is a 400, like an unknown body key."""
-    # `DELETE /v1/optouts/X?sendr=...` would otherwise lift the account-wide opt-out.
-    rule = request.url_rule
-    allowed = query_fields(rule.rule, request.method) if rule is not None else None
-    if allowed is None or not request.args:
-        return
-    unknown = [key for key in request.args if key not in allowed]
-    if unknown:
-        raise BadInput(unknown_keys("query parameter(s)", unknown, allowed))
+bp.before_request(known_query)
 
 
 def _query(name: str) -> str | None:

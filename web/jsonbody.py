@@ -10,7 +10,7 @@ from typing import Any
 from flask import request
 
 from web.errors import BadInput
-from web.openapi import request_fields
+from web.openapi import query_fields, request_fields
 
 
 def _not_json(token: str) -> float:
@@ -84,3 +84,15 @@ def required_text(body: dict[str, Any], key: str) -> str:
     if not value:
         raise BadInput(f'"{key}" is required.')
     return value
+
+
+def known_query() -> None:
+    """before_request: a query parameter the endpoint does not take is a 400, like a body key."""
+    # `DELETE /v1/optouts/X?sendr=...` would otherwise lift the account-wide opt-out.
+    rule = request.url_rule
+    allowed = query_fields(rule.rule, request.method) if rule is not None else None
+    if allowed is None or not request.args:
+        return
+    unknown = [key for key in request.args if key not in allowed]
+    if unknown:
+        raise BadInput(unknown_keys("query parameter(s)", unknown, allowed))

@@ -11,7 +11,7 @@ from core.model import DeliveryStatus, Source
 from web.auth import current_actor, require_token
 from web.context import state
 from web.errors import BadInput
-from web.jsonbody import json_value, known_fields, optional_text, required_text
+from web.jsonbody import json_value, known_fields, known_query, optional_text, required_text
 from web.limits import cap_api_body
 from web.openapi import request_fields
 from web.serialize import status_json
@@ -19,6 +19,7 @@ from web.serialize import status_json
 bp = Blueprint("refusals", __name__, url_prefix="/v1")
 bp.before_request(require_token)
 bp.before_request(cap_api_body)
+bp.before_request(known_query)
 MAX_REFUSALS = 500  # per request (within the 64 KiB body limit): reported as sent, not in bulk
 
 

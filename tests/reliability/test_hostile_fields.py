@@ -35,6 +35,8 @@ VALID: dict[str, dict[str, Any]] = {
     "/v1/consent/check": {"sender": BUSINESS, "phones": [CONTACT]},
     "/v1/optouts": {"phone": CONTACT, "sender": BUSINESS, "reason": "asked on a call"},
     "/v1/reviews/{review_id}/decision": {"opt_out": True},
+    "/v1/carrier-refusals": {"carrier": "twilio", "code": "21610", "phone": CONTACT,
+                             "sender": BUSINESS, "message_id": "SM" + "a" * 32},
 }
 
 
@@ -44,6 +46,8 @@ def _url(path: str) -> str:
 
 def _schema(doc: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     schema = body["content"]["application/json"]["schema"]
+    if "oneOf" in schema:  # one object, or a list of them: the object's schema
+        schema = schema["oneOf"][0]
     if "$ref" in schema:
         schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
     return dict(schema)

@@ -76,8 +76,13 @@ def test_without_the_credentials_always_401_and_nothing_changes(
     assert _count(services) == before
 
 
+# What a header can carry on the wire: no CR, LF or other control characters.
+_header_text = st.text(st.characters(min_codepoint=32, max_codepoint=255,
+                                     exclude_characters="\x7f"), max_size=30)  # fmt: skip
+
+
 @_slow
-@given(event=_events, raw=st.binary(max_size=200), content_type=st.text(max_size=30))
+@given(event=_events, raw=st.binary(max_size=200), content_type=_header_text)
 def test_with_the_credentials_never_5xx(
     client: FlaskClient, event: dict[str, object], raw: bytes, content_type: str
 ) -> None:
