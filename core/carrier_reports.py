@@ -23,7 +23,7 @@ from core.model import (
     Source,
     Transition,
 )
-from core.phone import carrier_number
+from core.phone import CarrierNumber, carrier_number, region_of
 from core.planning import Context
 from core.ports import Clock, Decider, Ledger
 from core.recording import blocked, consent_status, record, replayed
@@ -95,11 +95,13 @@ def record_opt_out(
     status = replace(
         status, contact=clean_text(status.contact) or "", sender=clean_text(status.sender) or ""
     )
-    contact = carrier_number(status.contact, at.region).key
+    sent_by = business_number(status.sender, at.region)
+    region = region_of(sent_by.e164 if sent_by else None, at.region)
+    contact = carrier_number(status.contact, region).key  # read as the texted number's region
     if status.message_id:
         id_format(status.carrier).check(status.message_id)
     decision, reason = refused(at.decider, status, meaning)
-    sender = business_number(status.sender, at.region)
+    sender = sent_by.key if sent_by else None
     if sender is None:
         # Sent from an alphanumeric sender ID (AcmeInc), which no text can answer, or a report
         # that names no sender (Sinch's without a default originator: ACCOUNT): the contact
@@ -166,10 +168,10 @@ def refusal_meaning(status: DeliveryStatus, region: str, index: int = 0, of: int
     return meaning
 
 
-def business_number(raw: str, region: str) -> str | None:
-    """The ledger key of the number a message was sent from; None for a sender ID that is a name."""
+def business_number(raw: str, region: str) -> CarrierNumber | None:
+    """The number a message was sent from; None for a sender ID that is a name (AcmeInc)."""
     try:
-        return carrier_number(raw, region).key
+        return carrier_number(raw, region)
     except InvalidPhoneNumber:
         return None
 

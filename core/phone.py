@@ -124,6 +124,18 @@ def carrier_number(raw: object, region: str = "US") -> CarrierNumber:
     return _read_cached(raw, region)
 
 
+@lru_cache(maxsize=1024)
+def region_of(e164: str | None, fallback: str) -> str:
+    """The region of a number (GB for +44…), to read its contacts' national forms; else fallback."""
+    if not e164:
+        return fallback
+    try:
+        found = phonenumbers.region_code_for_number(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        return fallback
+    return found if found and found != "001" else fallback  # 001: +800 and the like
+
+
 def _read(raw: str, region: str) -> CarrierNumber:
     text = _without_prefix(raw)
     if any(ch.isalpha() for ch in text):

@@ -24,7 +24,7 @@ from core.model import (
     Scope,
     Source,
 )
-from core.phone import carrier_number, normalize_phone, normalize_sender
+from core.phone import carrier_number, normalize_phone, normalize_sender, region_of
 from core.planning import Context, refusal
 from core.ports import Clock, CsvChunks, Decider, Ledger
 from core.recording import consent_status, record, replayed, request_for
@@ -60,8 +60,11 @@ class ConsentService:
         """Decide and record a contact's text; a retried carrier message gets the first answer."""
         # Whatever shape a carrier gives its numbers, the text is recorded (a refusal would
         # lose its STOP): the keys are E.164 when there is one, the text as received is kept.
-        contact = carrier_number(message.contact, self.region).key
-        sender = carrier_number(message.sender, self.region).key
+        # A contact written nationally (07700 900123) is read in the region of the number
+        # texted (+44…): a UK business's contacts are not read as if they were American.
+        texted = carrier_number(message.sender, self.region)
+        contact = carrier_number(message.contact, region_of(texted.e164, self.region)).key
+        sender = texted.key
         # Every carrier's ids have a declared format (core/carriers.py), whichever door it is.
         id_format(message.carrier).check(message.message_id)
         message = replace(

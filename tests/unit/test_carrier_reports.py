@@ -24,6 +24,7 @@ from core.model import (
     Status,
     Transition,
 )
+from core.phone import region_of
 from core.services import ConsentService
 from tests.fakeledger import FakeLedger
 from tests.fakes import FixedClock, TextDecider
@@ -220,3 +221,32 @@ def test_a_refusal_from_a_sender_id_that_is_a_name_covers_the_account(
     assert again is not None and again.duplicate and len(ledger.events) == 1
     reported = service.carrier_refusals([replace(status, message_id="")], "crm")
     assert not reported[0].changed  # already opted out of the account: accepted, no change
+
+
+UK_BUSINESS, UK_CONTACT = "+447400123456", "+447400654321"
+
+
+@pytest.mark.parametrize("written", ["07400 654321", "07400654321", "447400654321", UK_CONTACT])
+def test_a_contact_written_nationally_is_read_in_the_region_of_the_number_texted(
+    service: ConsentService, written: str
+) -> None:
+    stop = InboundMessage("twilio", "SM" + "c" * 32, written, UK_BUSINESS, "STOP", AT)
+    service.receive_message(stop)
+    assert not service.status(UK_CONTACT, UK_BUSINESS).can_send
+
+
+def test_a_refusal_reads_its_recipient_in_the_region_of_the_sender(
+    service: ConsentService,
+) -> None:
+    refused_here = DeliveryStatus("twilio", SID, "07400 654321", UK_BUSINESS, "failed", "21610", AT)
+    assert service.receive_status(refused_here) is not None
+    assert not service.status(UK_CONTACT, UK_BUSINESS).can_send
+
+
+@pytest.mark.parametrize(
+    ("e164", "region"),
+    [("+447400123456", "GB"), ("+12065550100", "US"), ("+14165550100", "CA"),
+     ("+80012345678", "US"), (None, "US"), ("12345", "US")],
+)  # fmt: skip
+def test_region_of(e164: str | None, region: str) -> None:
+    assert region_of(e164, "US") == region
