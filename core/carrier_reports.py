@@ -43,7 +43,7 @@ def flagged(
     keyword = flag.value
     # The rules' own answer to the carrier's keyword: a START from a contact who never opted
     # out changes nothing, a STOP from one already opted out neither, as for a typed keyword.
-    as_keyword = decider.decide(replace(request, text=keyword), decider.match(keyword))
+    as_keyword = decider.decide(replace(request, text=keyword))  # a keyword: matched at once
     if as_keyword.transition in (decided.transition, Transition.NONE) or (
         decided.transition is Transition.OPT_OUT  # a flag never undoes a revocation heard
     ):
@@ -64,9 +64,8 @@ def refused(decider: Decider, status: DeliveryStatus, meaning: str) -> tuple[Dec
     decision = Decision(
         transition=Transition.OPT_OUT,
         scope=decider.carrier_scope(status.carrier),
-        rule=carrier_rule(status.carrier, status.code or ""),
+        rule=carrier_rule(status.carrier, str(status.code)),
         rules_version=decider.version,
-        keyword=None,
     )
     message = f"message {status.message_id}" if status.message_id else "a message"
     reason = (
@@ -142,7 +141,7 @@ def record_opt_out(
         return outcome
 
 
-def refusal_meaning(status: DeliveryStatus, region: str, index: int = 0, of: int = 1) -> str:
+def refusal_meaning(status: DeliveryStatus, index: int = 0, of: int = 1) -> str:
     """What a reported refusal's code means; InvalidInput saying what to fix when it is not one."""
     where = f"refusal {index + 1} of {of}: " if of > 1 else ""
     if status.carrier not in CARRIERS:
@@ -153,14 +152,14 @@ def refusal_meaning(status: DeliveryStatus, region: str, index: int = 0, of: int
         )
     meaning = opted_out_meaning(status.carrier, status.code)
     if meaning is None:
-        known = ", ".join(sorted(OPTED_OUT_CODES[status.carrier])) or "none"
+        known = ", ".join(sorted(OPTED_OUT_CODES[status.carrier]))
         raise InvalidInput(
             f"{where}{status.carrier} error {status.code} does not say the recipient opted out",
             detail=f"{where}{status.carrier} error {status.code!r} is not an opted-out refusal, "
             f"so nothing was recorded. The codes understood for {status.carrier}: {known}.",
         )
     try:
-        carrier_number(status.contact, region)  # the sender may be a name (business_number)
+        carrier_number(status.contact)  # refused only without digits; the sender may be a name
         if status.message_id:
             id_format(status.carrier).check(status.message_id, "message_id")
     except (InvalidInput, InvalidPhoneNumber) as exc:

@@ -143,8 +143,7 @@ class ConsentService:
 
         Every one is checked before any is recorded: a list with one unknown code changes nothing.
         """
-        meanings = [refusal_meaning(status, self.region, i, len(statuses))
-                    for i, status in enumerate(statuses)]  # fmt: skip
+        meanings = [refusal_meaning(status, i, len(statuses)) for i, status in enumerate(statuses)]
         return [
             record_opt_out(self._ctx(), status, meaning, reported_by)
             for status, meaning in zip(statuses, meanings, strict=True)

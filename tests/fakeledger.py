@@ -33,6 +33,7 @@ class FakeLedger:
         self.reviews: list[dict[str, Any]] = []
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.outbox: dict[tuple[str, str], dict[str, Any]] = {}  # queued replies, one per text
+        self.locked: list[str] = []  # the contact of each transaction, in order
         self._lock = threading.RLock()
 
     # --- reads ---------------------------------------------------------------------------
@@ -93,6 +94,7 @@ class FakeLedger:
     @contextmanager
     def contact(self, contact: str) -> Iterator[FakeLedger]:
         """A transaction: every write is undone when the block raises."""
+        self.locked.append(contact)  # whose lock the transaction took, for the tests to check
         with self._lock:
             saved = copy.deepcopy(
                 (self.consent, self.events, self.reviews, self.messages, self.outbox)

@@ -201,7 +201,7 @@ def test_a_refusal_not_understood_records_nothing_of_the_list(
 
 def test_a_single_refusal_is_not_numbered() -> None:
     with pytest.raises(InvalidInput) as info:
-        refusal_meaning(refusal("1"), "US")
+        refusal_meaning(refusal("1"))
     assert not info.value.detail.startswith("refusal")
 
 

@@ -80,3 +80,20 @@ def test_a_reply_keeps_its_key_on_every_attempt_and_texts_differ() -> None:
     assert (first.id, first.carrier, first.sender, first.contact) == (
         7, "telnyx", "+12065550199", "+12065550100",
     )  # fmt: skip
+
+
+def test_a_retry_that_would_land_on_the_deadline_itself_is_dropped() -> None:
+    # attempt 1 waits 1 s: from 299 s it would go out at exactly 5 minutes, which is late.
+    now = DECIDED + timedelta(seconds=299)
+    step = policy.after_failure(item(1), SendFailed("HTTP 503", retry=True), now)
+    assert isinstance(step, policy.Drop) and step.reason.startswith(policy.LATE)
+    earlier = DECIDED + timedelta(seconds=298.5)
+    assert isinstance(policy.after_failure(item(1), SendFailed("x", retry=True), earlier),
+                      policy.Retry)  # fmt: skip
+
+
+def test_the_reply_sent_is_the_items_text_under_a_fixed_length_key() -> None:
+    reply = policy.reply_of(item(1))
+    assert (reply.id, reply.carrier, reply.text) == (7, "telnyx", "You're unsubscribed.")
+    assert (reply.sender, reply.contact) == ("+12065550199", "+12065550100")
+    assert len(reply.key) == len("stopline-") + 32 and reply.key.startswith("stopline-")
