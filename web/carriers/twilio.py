@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from functools import lru_cache
+from typing import cast
 from urllib.parse import urlparse
 
 from flask import Blueprint, Request, Response
@@ -17,9 +20,11 @@ from twilio.request_validator import (
     remove_port,
 )
 from twilio.twiml.messaging_response import MessagingResponse
+from werkzeug.datastructures import MultiDict
 
 from core.carriers import TWILIO
 from core.config import Settings
+from core.errors import InvalidInput
 from core.model import CarrierFlag
 from web.carrier_door import Delivery, Handled, Refusal, door
 from web.carriers.forms import FormFields, read_form
@@ -38,7 +43,13 @@ def _signature_ok(settings: Settings, req: Request) -> bool:
     algorithm = get_signature_algorithm(req.headers.get(SIGNATURE_SETTINGS_HEADER))
     # The form as a MultiDict: every parameter, including ones Twilio adds without notice,
     # and every value of a repeated one, exactly as Twilio's own validator expects.
-    url, form = signed_url(settings, req), req.form
+    url, form = signed_url(settings, req), cast("MultiDict[str, str]", req.form)
+    body_hash = req.args.get("bodySHA256")
+    if body_hash is not None:
+        # A JSON body: the signature covers the URL, whose bodySHA256 is the body's hash.
+        if not compare(hashlib.sha256(req.get_data(cache=True)).hexdigest(), body_hash):
+            return False
+        form = MultiDict()  # and no parameters
     try:
         for candidate in _url_variants(url):
             # Lazily: a genuine request signed for the URL as received costs one HMAC, the
@@ -48,6 +59,24 @@ def _signature_ok(settings: Settings, req: Request) -> bool:
     except ValueError:  # an algorithm this twilio library does not know: not verifiable
         log.warning("refused a Twilio request signed with unsupported algorithm %r", algorithm)
     return False
+
+
+def json_fields(body: bytes) -> MultiDict[str, str]:
+    """A JSON body's fields as a form's (each a string); InvalidInput when it is not that."""
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InvalidInput(
+            "the Twilio JSON body is not JSON",
+            detail=f"The body is not UTF-8 JSON ({type(exc).__name__}). Nothing was stored.",
+        ) from None
+    if not isinstance(payload, dict) or not all(isinstance(v, str) for v in payload.values()):
+        raise InvalidInput(
+            "the Twilio JSON body is not an object of strings",
+            detail="A Twilio JSON body must be an object whose values are strings, as its "
+            "form fields are. Nothing was stored.",
+        )
+    return MultiDict(payload)
 
 
 def _url_variants(url: str) -> dict[str, None]:
@@ -101,8 +130,10 @@ class TwilioAdapter:
         )
 
     def parse(self, settings: Settings, req: Request) -> Delivery:
-        """The text, or the status, in a signed Twilio form."""
-        return read_form(FIELDS, req.form, self.statuses)
+        """The text, or the status, in a signed Twilio form (or JSON body with bodySHA256)."""
+        if req.args.get("bodySHA256") is None:
+            return read_form(FIELDS, req.form, self.statuses)
+        return read_form(FIELDS, json_fields(req.get_data(cache=True)), self.statuses)
 
     def answer(self, handled: Handled, replies: bool) -> Response:
         """TwiML with the reply, if any (an empty <Response/> for a status callback)."""
