@@ -141,9 +141,11 @@ def record_opt_out(
         return outcome
 
 
-def refusal_meaning(status: DeliveryStatus, index: int = 0, of: int = 1) -> str:
-    """What a reported refusal's code means; InvalidInput saying what to fix when it is not one."""
-    where = f"refusal {index + 1} of {of}: " if of > 1 else ""
+def refusal_meaning(status: DeliveryStatus, where: str = "") -> str:
+    """What a reported refusal's code means; InvalidInput saying what to fix when it is not one.
+
+    `where` starts each message ("refusal 2 of 3: ") when the refusal came in a list.
+    """
     if status.carrier not in CARRIERS:
         raise InvalidInput(
             f"{where}unknown carrier {status.carrier!r}",

@@ -143,7 +143,9 @@ class ConsentService:
 
         Every one is checked before any is recorded: a list with one unknown code changes nothing.
         """
-        meanings = [refusal_meaning(status, i, len(statuses)) for i, status in enumerate(statuses)]
+        count = len(statuses)
+        meanings = [refusal_meaning(status, f"refusal {i + 1} of {count}: " if count > 1 else "")
+                    for i, status in enumerate(statuses)]  # fmt: skip
         return [
             record_opt_out(self._ctx(), status, meaning, reported_by)
             for status, meaning in zip(statuses, meanings, strict=True)

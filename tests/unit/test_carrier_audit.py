@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from core.carrier_reports import Reporting, flagged, record_opt_out, refusal_meaning
-from core.errors import InvalidInput
+from core.errors import InvalidInput, InvalidPhoneNumber
 from core.model import (
     ACCOUNT,
     CarrierFlag,
@@ -141,7 +141,17 @@ def test_a_report_with_control_characters_in_its_numbers_keeps_them_clean(
     (event,) = ledger.events
     assert event["contact_received"] == "+1 206 555 0100"
     assert event["sender_received"] == SENDER
+    (message,) = ledger.messages.values()
+    assert (message["contact_received"], message["sender_received"]) == ("+1 206 555 0100", SENDER)
     assert ledger.locked == [CONTACT]
+
+
+def test_a_report_without_a_recipient_is_refused_for_having_no_digits(
+    service: ConsentService,
+) -> None:
+    with pytest.raises(InvalidPhoneNumber) as info:
+        service.receive_status(refusal(contact="\x00"))
+    assert info.value.reason == "it has no digits"
 
 
 def test_the_region_of_a_short_code_sender_is_the_default_one(ledger: FakeLedger) -> None:
@@ -150,17 +160,24 @@ def test_the_region_of_a_short_code_sender_is_the_default_one(ledger: FakeLedger
     assert ledger.locked == ["+447400654321"]
 
 
+def test_a_sender_written_nationally_is_read_in_the_default_region(ledger: FakeLedger) -> None:
+    service = ConsentService(ledger, TextDecider(), region="GB", clock=FixedClock(AT))
+    service.receive_status(refusal(contact="+447400654321", sender="07400 123456"))
+    assert ledger.events[0]["sender"] == "+447400123456"
+
+
 @pytest.mark.parametrize(
-    ("flag", "text", "rules", "scope"),
-    [(CarrierFlag.STOP, "STOPALL", Scope.ACCOUNT, Scope.ACCOUNT),  # never narrowed
-     (CarrierFlag.START, "STOP", Scope.SENDER, Scope.SENDER)],  # only a STOP is widened
+    ("carrier", "flag", "text", "rules", "scope"),
+    [("twilio", CarrierFlag.STOP, "STOPALL", Scope.ACCOUNT, Scope.ACCOUNT),  # never narrowed
+     ("wide", CarrierFlag.STOP, "STOP", Scope.SENDER, Scope.ACCOUNT),  # carrier_scope widens
+     ("wide", CarrierFlag.START, "STOP", Scope.SENDER, Scope.SENDER)],  # only a STOP's scope
 )  # fmt: skip
 def test_what_a_flag_does_to_the_scope(
-    flag: CarrierFlag, text: str, rules: Scope, scope: Scope
+    carrier: str, flag: CarrierFlag, text: str, rules: Scope, scope: Scope
 ) -> None:
     request = DecisionRequest(Source.CONTACT, SENDER, ScopeFacts(), ScopeFacts(), text=text)
     mine = Decision(Transition.OPT_OUT, rules, "opt_out", DECIDER.version)
-    decision, reason = flagged(DECIDER, "wide", flag, request, mine)
+    decision, reason = flagged(DECIDER, carrier, flag, request, mine)
     assert (decision.scope, reason) == (scope, None)
 
 
@@ -177,7 +194,7 @@ def test_what_a_refusal_not_understood_says(bad: DeliveryStatus, message: str) -
     assert info.value.message == message
     assert not info.value.detail.startswith("refusal")
     with pytest.raises(InvalidInput) as numbered:
-        refusal_meaning(bad, 2, 3)
+        refusal_meaning(bad, "refusal 3 of 3: ")
     assert numbered.value.message == f"refusal 3 of 3: {message}"
     assert numbered.value.detail.startswith("refusal 3 of 3: ")
 
