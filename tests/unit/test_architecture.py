@@ -30,6 +30,8 @@ FORBIDDEN_IN_CORE = {
     "ledger",
     "migrations",
     "stopline",
+    "outbound",
+    "requests",
 }
 FORBIDDEN_IN_LEDGER = {
     "flask", "werkzeug", "slack_bolt", "slack_sdk", "durable", "rules", "web", "bot", "stopline",
@@ -69,7 +71,7 @@ def test_the_bot_goes_through_the_service_layer(path: Path) -> None:
     assert not imported_modules(path) & {"sqlalchemy", "flask", "werkzeug", "rules", "web"}
 
 
-PROJECT_PACKAGES = ("core", "ledger", "rules", "web", "bot", "stopline", "migrations")
+PROJECT_PACKAGES = ("core", "ledger", "rules", "web", "bot", "stopline", "migrations", "outbound")
 DATABASE_CODE = {"sqlalchemy", "psycopg", "psycopg2", "sqlite3", "ledger", "migrations", "alembic"}
 
 
@@ -175,6 +177,15 @@ def test_the_doors_import_neither_the_root_nor_each_other(door: str) -> None:
     other = {"web": "bot", "bot": "web"}[door]
     for path in sorted((ROOT / door).rglob("*.py")):
         assert not top_packages(path) & {"stopline", other}, path
+
+
+def test_the_carriers_send_clients_are_an_adapter_no_door_reaches() -> None:
+    # outbound/ speaks to the carriers' APIs for the outbox; only the composition root wires it.
+    for path in sorted((ROOT / "outbound").rglob("*.py")):
+        assert not top_packages(path) & {"web", "bot", "stopline", "ledger", "rules"}, path
+    for door in ("web", "bot"):
+        for path in sorted((ROOT / door).rglob("*.py")):
+            assert "outbound" not in top_packages(path), path
 
 
 def test_rules_import_no_database_code() -> None:
