@@ -97,7 +97,7 @@ def test_without_credentials_set_the_hook_is_503(
         (b"[]", "an empty array"),
         (b'["message-received"]', "JSON object"),
         (b"\xff\xfe[]", "not valid JSON"),
-        (b"[" * 5000 + b"]" * 5000, "not valid JSON"),
+        (b"[" * 32_000 + b"]" * 32_000, "not valid JSON"),  # too deep for 3.11 to 3.13 alike
         (b'[{"type": "message-failed", "errorCode": NaN}]', "not valid JSON"),
     ],
 )
