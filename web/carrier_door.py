@@ -11,7 +11,6 @@ nothing; a checked request that no carrier would send is 400; a failure on stopl
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -139,9 +138,6 @@ def door(bp: Blueprint, rule: str, adapter: CarrierAdapter, endpoint: str) -> No
 
     view.__doc__ = f"A {adapter.name} callback: texts and delivery statuses."
     bp.add_url_rule(rule, endpoint, view, methods=["POST"])
-
-
-Answer = Callable[[Handled, bool], Response]
 
 
 def empty_answer(handled: Handled, replies: bool) -> Response:

@@ -8,9 +8,6 @@ itself refuses (one with letters) is refused after the events before it were rec
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import json
 from collections import Counter
 from collections.abc import Mapping
@@ -23,39 +20,11 @@ from core.carriers import BANDWIDTH, MissingField, NotACarrierDelivery
 from core.config import Settings
 from core.model import DeliveryStatus, InboundMessage
 from web.carrier_door import Delivery, Handled, Refusal, door, empty_answer
+from web.carriers.basic import basic_ok, challenge_on_401
 
 bp = Blueprint("bandwidth", __name__)
 
-CHALLENGE = 'Basic realm="stopline"'
 RECEIVED, FAILED = "message-received", "message-failed"
-
-
-def basic_credentials(header: str) -> tuple[bytes, bytes] | None:
-    """The (username, password) of a Basic Authorization header; None when it is not one."""
-    scheme, _, value = header.strip().partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        raw = base64.b64decode(value.strip(), validate=True)
-        raw.decode("utf-8")  # RFC 7617 credentials are UTF-8; other bytes match no setting
-    except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
-        return None
-    username, colon, password = raw.partition(b":")
-    return (username, password) if colon else None
-
-
-def credentials_ok(settings: Settings, header: str) -> bool:
-    """True when the header carries exactly the configured callback username and password."""
-    secret = settings.bandwidth_callback_password
-    expected = (
-        (settings.bandwidth_callback_username or "").encode(),
-        secret.get_secret_value().encode() if secret is not None else b"",
-    )
-    given = basic_credentials(header)
-    username, password = given if given is not None else (b"", b"")
-    # Both compared, combined without short-circuit: the timing never says which was wrong.
-    same = hmac.compare_digest(username, expected[0]) & hmac.compare_digest(password, expected[1])
-    return given is not None and all(expected) and same
 
 
 class BandwidthAdapter:
@@ -66,7 +35,9 @@ class BandwidthAdapter:
 
     def verify(self, settings: Settings, req: Request) -> Refusal | None:
         """None when the Basic credentials are the Bandwidth application's."""
-        if credentials_ok(settings, req.headers.get("Authorization", "")):
+        header = req.headers.get("Authorization", "")
+        if basic_ok(header, settings.bandwidth_callback_username,
+                    settings.bandwidth_callback_password):  # fmt: skip
             return None
         return Refusal(
             401,
@@ -192,12 +163,5 @@ def _code(index: int, event: Mapping[str, Any]) -> str:
     raise MissingField(f"Bandwidth event {index} (message-failed) has no errorCode (a number).")
 
 
-@bp.after_request
-def _challenge(response: Response) -> Response:
-    # A Basic-auth refusal names the scheme (RFC 7235), so a client knows what to send.
-    if response.status_code == 401:
-        response.headers["WWW-Authenticate"] = CHALLENGE
-    return response
-
-
+challenge_on_401(bp)
 door(bp, "/webhooks/bandwidth", BandwidthAdapter(), "inbound")

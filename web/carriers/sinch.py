@@ -7,9 +7,6 @@ callback is answered 200 with an empty body.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import json
 import logging
 import re
@@ -24,11 +21,11 @@ from core.errors import InvalidInput, InvalidPhoneNumber
 from core.model import ACCOUNT, DeliveryStatus, InboundMessage
 from core.phone import carrier_number
 from web.carrier_door import Delivery, Handled, Refusal, door, empty_answer
+from web.carriers.basic import basic_ok, challenge_on_401
 
 bp = Blueprint("sinch", __name__)
 log = logging.getLogger(__name__)
 
-CHALLENGE = 'Basic realm="stopline"'
 # Callbacks Sinch sends that carry no contact's text and no per-recipient status: a binary or
 # media text, and a batch's summary (no recipient, or a list under one id).
 IGNORED = frozenset({"mo_binary", "mo_media", "delivery_report_sms", "delivery_report_mms",
@@ -43,14 +40,8 @@ class SinchAdapter:
 
     def verify(self, settings: Settings, req: Request) -> Refusal | None:
         """None when the Basic credentials are SINCH_CALLBACK_USERNAME and _PASSWORD."""
-        given = _basic(req.headers.get("Authorization", ""))
-        user = (settings.sinch_callback_username or "").encode()
-        secret = settings.sinch_callback_password
-        password = (secret.get_secret_value() if secret else "").encode()
-        # Both compared, whatever the first says: the time taken tells nothing about either.
-        same_user = hmac.compare_digest(given[0], user) if given else False
-        same_password = hmac.compare_digest(given[1], password) if given else False
-        if same_user and same_password:
+        header = req.headers.get("Authorization", "")
+        if basic_ok(header, settings.sinch_callback_username, settings.sinch_callback_password):
             return None
         return Refusal(
             401,
@@ -84,19 +75,6 @@ class SinchAdapter:
     def answer(self, handled: Handled, replies: bool) -> Response:
         """200 with no body: Sinch takes no reply in the answer."""
         return empty_answer(handled, replies)
-
-
-def _basic(header: str) -> tuple[bytes, bytes] | None:
-    """The username and password of a Basic Authorization header; None for anything else."""
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(token.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    user, colon, password = decoded.partition(b":")
-    return (user, password) if colon else None
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
@@ -220,12 +198,5 @@ def _ulid(event: dict[str, Any], name: str) -> str:
     return value
 
 
-@bp.after_request
-def _challenge(response: Response) -> Response:
-    """A 401 names the scheme, as HTTP asks: Basic, realm stopline."""
-    if response.status_code == 401:
-        response.headers.setdefault("WWW-Authenticate", CHALLENGE)
-    return response
-
-
+challenge_on_401(bp)
 door(bp, "/webhooks/sinch", SinchAdapter(), "inbound")

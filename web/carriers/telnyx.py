@@ -7,6 +7,7 @@ import binascii
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -152,8 +153,8 @@ class TelnyxAdapter:
 def _load(body: bytes) -> dict[str, Any]:
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         # A repeated key is signed too; which value counts would be the sender's choice.
-        names = [name for name, _ in items]
-        repeated = sorted({name[:40] for name in names if names.count(name) > 1})
+        counts = Counter(name for name, _ in items)  # linear: 64 KiB can hold 10,000 keys
+        repeated = sorted({name[:40] for name, n in counts.items() if n > 1})
         if repeated:
             raise NotACarrierDelivery(
                 "repeated JSON key(s) in a telnyx delivery",
